@@ -1,0 +1,55 @@
+""" Let's Encrypt ACME Version 2 Examples - Create the account key (Part 2)
+
+The account key identifies you to the ACME server: every request you sign with it belongs to your
+account (RFC 8555 §6.2, §7.3). Keep it private and keep a copy; it is not the certificate key.
+
+No HTTP exchange: this only writes a PEM file, mode 0600, and never overwrites an existing one.
+
+    python make_account_key.py                 # RSA 4096, as the original, to AccountKeyFile
+    python make_account_key.py --type ec       # EC P-256 (ES256 signatures)
+    python make_account_key.py other.key       # another file name
+
+acme.ini keys read: AccountKeyFile (when no FILE is given).
+Equivalent openssl command: openssl genrsa -out account.key 4096
+"""
+
+import os
+import sys
+
+import myhelper
+
+
+def parse_args(argv):
+    parser = myhelper.make_parser(__doc__)
+    parser.add_argument("file", nargs="?", help="key file to write (default: AccountKeyFile in acme.ini)")
+    parser.add_argument("--type", choices=("rsa", "ec"), default="rsa", help="key type (default: rsa)")
+    parser.add_argument("--bits", type=int, default=4096, choices=(2048, 3072, 4096),
+                        help="RSA key size (default: 4096)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """ Main Program Function """
+    args = parse_args(argv)
+    filename = args.file or myhelper.load_acme_config(args.config).account_key_file
+
+    if os.path.exists(filename):
+        raise myhelper.AcmeError("Error: {0} already exists; it was not overwritten. An account key is your "
+                                 "account: move it away yourself if you really want a new one.".format(filename))
+
+    if args.type == "ec":
+        key = myhelper.create_ec_private_key(filename)
+        kind = "EC P-256 (ES256)"
+    else:
+        key = myhelper.create_rsa_private_key(filename, args.bits)
+        kind = "RSA {0} bits (RS256)".format(args.bits)
+
+    print("Created account key:", filename)
+    print("Type:", kind)
+    print("Mode: 0600 (readable by you only)")
+    print("JWK Thumbprint:", myhelper.jwk_thumbprint(myhelper.get_jwk(key)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(myhelper.run(main))

@@ -1,0 +1,312 @@
+""" Run a local Pebble (Let's Encrypt's test ACME server) for the examples and their tests
+
+Debian's `pebble` package ships /usr/bin/pebble and /usr/bin/pebble-challtestsrv but no TLS
+certificate for Pebble's own listener, so this tool:
+
+1. makes a throwaway CA and a certificate for localhost / 127.0.0.1 signed by it (pebble-ca.pem is
+   what the client trusts: acme.ini's CABundle);
+2. writes pebble-config.json;
+3. starts pebble-challtestsrv as Pebble's DNS server (every name resolves to 127.0.0.1) and Pebble
+   itself, both on 127.0.0.1;
+4. waits until the directory answers, and stops both cleanly afterwards.
+
+    python tools/pebble.py                  # run in the foreground until Ctrl-C
+    python tools/pebble.py --ini acme.ini   # ... and write an acme.ini that points at it
+
+From Python (the walkthrough and the tests):
+
+    with Pebble(workdir) as pebble:
+        pebble.write_acme_ini("acme.ini")
+"""
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+HOST = "127.0.0.1"
+INSTALL_HINT = "Install it with: sudo apt-get install pebble   (Debian 12+ / Ubuntu 22.04+)"
+
+
+class PebbleError(Exception):
+    """ Pebble could not be started; the message says why and what to do """
+
+
+def free_port():
+    """ A TCP port on 127.0.0.1 that nothing listens on right now """
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port, udp=False):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
+def _name(common_name):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def make_tls_files(folder):
+    """ A throwaway CA and a localhost certificate for Pebble's HTTPS listeners """
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (x509.CertificateBuilder()
+               .subject_name(_name("ACME examples local test CA")).issuer_name(_name("ACME examples local test CA"))
+               .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+               .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+               .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    import ipaddress
+    cert = (x509.CertificateBuilder()
+            .subject_name(_name("localhost")).issuer_name(ca_cert.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = {name: os.path.join(folder, name) for name in ("pebble-ca.pem", "pebble-cert.pem", "pebble-key.pem")}
+    with open(paths["pebble-ca.pem"], "wb") as f:
+        f.write(ca_cert.public_bytes(serialization.Encoding.PEM))
+    with open(paths["pebble-cert.pem"], "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(os.open(paths["pebble-key.pem"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return paths
+
+
+class Pebble:
+    """ Pebble and pebble-challtestsrv on 127.0.0.1, with their files in workdir """
+
+    def __init__(self, workdir, port=14000, management_port=15000, http_port=5002, dns_port=8053,
+                 challtest_port=8055, env=None, eab_keys=None):
+        self.workdir = os.path.abspath(workdir)
+        self.port = port
+        self.management_port = management_port
+        self.http_port = http_port
+        self.dns_port = dns_port
+        self.challtest_port = challtest_port
+        # No random 0-15 s validation delay unless asked; nonce rejection off unless asked.
+        self.env = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}
+        self.env.update(env or {})
+        self.eab_keys = eab_keys
+        self.processes = []
+
+    @classmethod
+    def on_free_ports(cls, workdir, **kwargs):
+        """ A Pebble whose ports are all free now (for tests that may run beside a walkthrough) """
+        ports = dict(port=free_port(), management_port=free_port(), http_port=free_port(),
+                     dns_port=free_port(), challtest_port=free_port())
+        ports.update(kwargs)
+        return cls(workdir, **ports)
+
+    # -- what a client needs --------------------------------------------
+
+    @property
+    def directory_url(self):
+        return "https://localhost:{0}/dir".format(self.port)
+
+    @property
+    def management_url(self):
+        return "https://localhost:{0}".format(self.management_port)
+
+    @property
+    def challtest_url(self):
+        return "http://{0}:{1}".format(HOST, self.challtest_port)
+
+    @property
+    def ca_file(self):
+        return os.path.join(self.workdir, "pebble-ca.pem")
+
+    @property
+    def log_file(self):
+        return os.path.join(self.workdir, "pebble.log")
+
+    def write_acme_ini(self, filename, **extra):
+        """ An acme.ini for the examples, pointing at this Pebble """
+        values = {
+            "UserAgent": "neoprime.io-acme-client/1.0",
+            "AccountKeyFile": "account.key",
+            "CertificateKeyFile": "example.test.key",
+            "CSRFile": "example.test.csr",
+            "OrderFile": "order.json",
+            "ChainFile": "example.test.chain.pem",
+            "ACMEDirectory": self.directory_url,
+            "Contacts": "mailto:someone@example.com;mailto:someone2@example.com",
+            "Language": "en",
+            "CABundle": self.ca_file,
+            "Timeout": "30",
+            "DNSChallTestSrv": self.challtest_url,
+        }
+        values.update(extra)
+        with open(filename, "w", encoding="utf8") as f:
+            f.write("# Written by tools/pebble.py for a local Pebble\n[acme-neoprime]\n")
+            for key, value in values.items():
+                f.write("{0} = {1}\n".format(key, value))
+
+    # -- start and stop -------------------------------------------------
+
+    def start(self, timeout=30):
+        for program in ("pebble", "pebble-challtestsrv"):
+            if shutil.which(program) is None:
+                raise PebbleError("{0} is not installed. {1}".format(program, INSTALL_HINT))
+        for name, port, udp in (("Pebble", self.port, False), ("Pebble management", self.management_port, False),
+                                ("challtestsrv DNS", self.dns_port, True),
+                                ("challtestsrv management", self.challtest_port, False)):
+            if port_in_use(port, udp):
+                raise PebbleError("Port {0} on {1} ({2}) is already in use: is another Pebble running? "
+                                  "Stop it, or free the port.".format(port, HOST, name))
+        os.makedirs(self.workdir, exist_ok=True)
+        tls = make_tls_files(self.workdir)
+        config = {"pebble": {
+            "listenAddress": "{0}:{1}".format(HOST, self.port),
+            "managementListenAddress": "{0}:{1}".format(HOST, self.management_port),
+            "certificate": tls["pebble-cert.pem"],
+            "privateKey": tls["pebble-key.pem"],
+            "httpPort": self.http_port,
+            "tlsPort": free_port(),
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": bool(self.eab_keys),
+        }}
+        if self.eab_keys:
+            config["pebble"]["externalAccountMACKeys"] = self.eab_keys
+        config_file = os.path.join(self.workdir, "pebble-config.json")
+        with open(config_file, "w", encoding="utf8") as f:
+            json.dump(config, f, indent=2)
+
+        log = open(self.log_file, "ab")
+        env = dict(os.environ, **self.env)
+        self.processes.append(subprocess.Popen(
+            ["pebble-challtestsrv", "-defaultIPv4", HOST, "-defaultIPv6", "",
+             "-dns01", "{0}:{1}".format(HOST, self.dns_port), "-http01", "", "-https01", "", "-tlsalpn01", "",
+             "-management", "{0}:{1}".format(HOST, self.challtest_port)],
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True))
+        self.processes.append(subprocess.Popen(
+            ["pebble", "-config", config_file, "-dnsserver", "{0}:{1}".format(HOST, self.dns_port)],
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True))
+        log.close()
+        try:
+            self._wait_until_ready(timeout)
+        except PebbleError:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise PebbleError("{0} exited with status {1}; see {2}:\n{3}".format(
+                        process.args[0], process.returncode, self.log_file, self.log_tail()))
+            try:
+                ok = requests.get(self.directory_url, verify=self.ca_file, timeout=2).ok
+                ok = ok and requests.get(self.challtest_url + "/dns-request-history", timeout=2) is not None
+                if ok:
+                    return
+            except requests.exceptions.RequestException:
+                pass
+            time.sleep(0.2)
+        raise PebbleError("Pebble did not answer at {0} within {1} s; see {2}:\n{3}".format(
+            self.directory_url, timeout, self.log_file, self.log_tail()))
+
+    def log_tail(self, lines=15):
+        try:
+            with open(self.log_file, encoding="utf8", errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self):
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        self.processes = []
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- Pebble's and challtestsrv's management APIs ----------------------
+
+    def cert_status(self, serial_hex):
+        """ Pebble's view of a certificate: /cert-status-by-serial/<hex> (shows revocation) """
+        response = requests.get("{0}/cert-status-by-serial/{1}".format(self.management_url, serial_hex),
+                                verify=self.ca_file, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def root_pem(self):
+        response = requests.get(self.management_url + "/roots/0", verify=self.ca_file, timeout=10)
+        response.raise_for_status()
+        return response.text
+
+    def served_requests(self):
+        """ The ACME requests Pebble has logged (one line per request it served) """
+        with open(self.log_file, encoding="utf8", errors="replace") as f:
+            return [line for line in f if "Pebble " in line and (" GET " in line or " POST " in line
+                                                                  or " HEAD " in line)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Run a local Pebble ACME server until Ctrl-C.")
+    parser.add_argument("--dir", default="pebble-run", help="folder for Pebble's files (default: %(default)s)")
+    parser.add_argument("--ini", metavar="FILE", help="also write an acme.ini that points at this Pebble")
+    parser.add_argument("--port", type=int, default=14000, help="ACME port (default: %(default)s)")
+    parser.add_argument("--http-port", type=int, default=5002,
+                        help="port where Pebble checks http-01 challenges (default: %(default)s)")
+    args = parser.parse_args(argv)
+    pebble = Pebble(args.dir, port=args.port, http_port=args.http_port)
+    try:
+        pebble.start()
+    except PebbleError as error:
+        print("Error:", error, file=sys.stderr)
+        return 1
+    print("Pebble is running: ACMEDirectory =", pebble.directory_url)
+    print("Trust its TLS certificate with: CABundle =", pebble.ca_file)
+    print("http-01 challenges are checked on port", pebble.http_port, "of 127.0.0.1")
+    if args.ini:
+        pebble.write_acme_ini(args.ini)
+        print("Wrote", args.ini)
+    print("Press Ctrl-C to stop.")
+    try:
+        while all(p.poll() is None for p in pebble.processes):
+            time.sleep(0.5)
+        print("Error: Pebble stopped; see", pebble.log_file, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        pebble.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
