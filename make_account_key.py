@@ -5,15 +5,16 @@ account (RFC 8555 §6.2, §7.3). Keep it private and keep a copy; it is not the 
 
 No HTTP exchange: this only writes a PEM file, mode 0600, and never overwrites an existing one.
 
+acme.ini keys read: AccountKeyFile (when no FILE is given).
+Example:
     python make_account_key.py                 # RSA 4096, as the original, to AccountKeyFile
     python make_account_key.py --type ec       # EC P-256 (ES256 signatures)
     python make_account_key.py other.key       # another file name
-
-acme.ini keys read: AccountKeyFile (when no FILE is given).
-Equivalent openssl command: openssl genrsa -out account.key 4096
+The same with openssl:
+    openssl genrsa -out account.key 4096
+    openssl ecparam -name prime256v1 -genkey -noout -out account.key
 """
 
-import os
 import sys
 
 import myhelper
@@ -33,16 +34,7 @@ def main(argv=None):
     args = parse_args(argv)
     filename = args.file or myhelper.load_acme_config(args.config).account_key_file
 
-    if os.path.exists(filename):
-        raise myhelper.AcmeError("Error: {0} already exists; it was not overwritten. An account key is your "
-                                 "account: move it away yourself if you really want a new one.".format(filename))
-
-    if args.type == "ec":
-        key = myhelper.create_ec_private_key(filename)
-        kind = "EC P-256 (ES256)"
-    else:
-        key = myhelper.create_rsa_private_key(filename, args.bits)
-        kind = "RSA {0} bits (RS256)".format(args.bits)
+    key, kind = myhelper.create_private_key(filename, args.type, args.bits)
 
     print("Created account key:", filename)
     print("Type:", kind)

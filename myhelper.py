@@ -187,6 +187,16 @@ def create_ec_private_key(filename, overwrite=False):
     return key
 
 
+def create_private_key(filename, key_type="rsa", bits=4096):
+    """ Create an RSA or EC P-256 key in a new file (never over an existing one); returns (key, description) """
+    if os.path.exists(filename):
+        raise AcmeError("Error: {0} already exists; it was not overwritten. Move it away yourself if you "
+                        "really want a new key, or choose another file name.".format(filename))
+    if key_type == "ec":
+        return create_ec_private_key(filename), "EC P-256 (ES256)"
+    return create_rsa_private_key(filename, bits), "RSA {0} bits (RS256)".format(bits)
+
+
 def _int_bytes(value, length=None):
     """ Big-endian bytes of a positive integer, without leading zeros unless a length is given """
     length = length or max(1, (value.bit_length() + 7) // 8)
@@ -430,6 +440,11 @@ HINTS = {
     "invalidContact": "Fix Contacts in acme.ini: each must be mailto: with a real address.",
     "unsupportedContact": "Fix Contacts in acme.ini: this CA accepts only mailto: contacts.",
     "serverInternal": "The server failed; try again later.",
+    "orderNotReady": "The order is not ready: complete its challenges first (http01_challenge.py or "
+                     "dns01_challenge.py).",
+    "alreadyRevoked": "Nothing to do: this certificate is already revoked.",
+    "badRevocationReason": "Use another --reason (0-6, 8-10; reason 7 is not used).",
+    "badCSR": "Create the CSR again with python make_csr.py NAME...",
 }
 
 
@@ -697,6 +712,44 @@ class AcmeSession:
             self.say("Status of {0}: {1} (attempt {2}); checking again in {3:g} s".format(what, status, attempt, wait))
             time.sleep(wait)
 
+    def fetch(self, url, what):
+        """ POST-as-GET a resource and return its JSON object """
+        return parse_json(self.post_as_get(url, "fetching " + what))
+
+    # -- authorizations and challenges (§7.5) ---------------------------
+
+    def pending_authorizations(self, order):
+        """ Fetch the order's authorizations; those already valid are said and skipped (§7.1.3) """
+        pending = []
+        for url in order.get("authorizations") or []:
+            authz = self.fetch(url, "an authorization")
+            name = authz_name(authz)
+            status = authz.get("status")
+            if status == "valid":
+                self.say("Authorization for {0}: already valid, nothing to do".format(name))
+            elif status == "pending":
+                pending.append((url, authz))
+            else:
+                raise AcmeError("Error: The authorization for {0} is {1!r}: this order cannot be completed. "
+                                "Create a new order: python request_certificate.py{2}".format(
+                                    name, status, challenge_errors(authz)))
+        return pending
+
+    def answer_challenge(self, challenge):
+        """ Tell the server the challenge is ready: POST {} to its URL (§7.5.1) """
+        return parse_json(self.post(challenge["url"], {}, "answering the {0} challenge".format(challenge["type"])))
+
+    def wait_for_authorization(self, url, authz):
+        """ Poll an authorization until it is valid; a clear error with the challenge's problem if not """
+        name = authz_name(authz)
+        result = self.poll(url, ("valid", "invalid", "deactivated", "expired", "revoked"),
+                           "the authorization for " + name)
+        if result.get("status") != "valid":
+            raise AcmeError("Error: The authorization for {0} is {1}: the server could not validate the "
+                            "challenge.{2}".format(name, result.get("status"), challenge_errors(result)))
+        self.say("Authorization for {0}: valid".format(name))
+        return result
+
     # -- accounts (§7.3.1) ----------------------------------------------
 
     def find_account(self):
@@ -705,6 +758,44 @@ class AcmeSession:
                              "looking up the account of this key", use_jwk=True)
         self.account_url = require_header(response, "Location")
         return self.account_url
+
+
+def authz_name(authz):
+    """ The identifier of an authorization, as text ("*." in front for a wildcard) """
+    identifier = authz.get("identifier") or {}
+    return ("*." if authz.get("wildcard") else "") + str(identifier.get("value", "?"))
+
+
+def challenge_errors(authz):
+    """ The problem documents of an authorization's failed challenges, as indented lines """
+    lines = []
+    for challenge in authz.get("challenges") or []:
+        if isinstance(challenge, dict) and isinstance(challenge.get("error"), dict):
+            lines.append("{0} challenge:".format(challenge.get("type")))
+            lines += ["  " + line for line in format_problem(challenge["error"])]
+    return ("\n" + "\n".join(lines)) if lines else ""
+
+
+def find_challenge(authz, challenge_type):
+    """ The challenge of one type in an authorization; a clear error when the server offers none """
+    for challenge in authz.get("challenges") or []:
+        if isinstance(challenge, dict) and challenge.get("type") == challenge_type:
+            check_token(challenge.get("token", ""))
+            return challenge
+    offered = ", ".join(c.get("type", "?") for c in authz.get("challenges") or [] if isinstance(c, dict))
+    raise AcmeError("Error: The server offers no {0} challenge for {1} (it offers: {2}). A wildcard needs "
+                    "dns-01; an IP address cannot use dns-01.".format(challenge_type, authz_name(authz), offered))
+
+
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+
+
+def check_token(token):
+    """ A challenge token is base64url (§8.1); anything else could escape a web root as a file name """
+    if not TOKEN.match(token):
+        raise AcmeError("Error: The server sent a challenge token that is not base64url: {0!r}. It was "
+                        "refused.".format(token))
+    return token
 
 
 def _reason(error):
@@ -734,6 +825,109 @@ def require_header(response, name):
         raise AcmeError('Error: Response headers did not contain the header "{0}" (from {1}).'
                         .format(name, response.url))
     return value
+
+
+############################################################
+# Names, CSRs and certificates (X.509 is read and built with the cryptography package)
+############################################################
+
+HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def make_identifier(name):
+    """ The ACME identifier for a name: {"type": "dns"} (RFC 8555 §9.7.7) or {"type": "ip"} (RFC 8738) """
+    import ipaddress
+    text = name.strip().lower().rstrip(".")
+    try:
+        return {"type": "ip", "value": str(ipaddress.ip_address(text))}
+    except ValueError:
+        pass
+    labels = text.split(".")
+    if labels[0] == "*":
+        labels = labels[1:]
+    if (len(labels) < 2 or len(text) > 253 or not all(HOSTNAME_LABEL.match(label) for label in labels)
+            or labels[-1].isdigit()):
+        raise AcmeError("Error: {0!r} is not a valid host name or IP address (a wildcard may only be the "
+                        "first label, as in *.example.com).".format(name))
+    return {"type": "dns", "value": text}
+
+
+def load_csr(filename):
+    """ Read a PEM (or DER) Certificate Signing Request """
+    from cryptography import x509
+    if not os.path.exists(filename):
+        raise AcmeError("Error: File does not exist: {0} (the CSR). Create it with: python make_csr.py NAME..."
+                        .format(filename))
+    with open(filename, "rb") as f:
+        data = f.read()
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_csr(data)
+        return x509.load_der_x509_csr(data)
+    except ValueError:
+        raise AcmeError("Error: {0} is not a Certificate Signing Request; create it again with "
+                        "python make_csr.py NAME...".format(filename))
+
+
+def get_domains_from_csr(csr):
+    """ The names a CSR asks for: its subjectAltName DNS names and IP addresses, and the CN """
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    names = [a.value for a in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    try:
+        san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        san = []
+    for entry in san:
+        if isinstance(entry, (x509.DNSName, x509.IPAddress)):
+            names.append(str(entry.value))
+    result = []
+    for name in names:
+        if name.lower() not in result:
+            result.append(name.lower())
+    return result
+
+
+def csr_public_jwk(csr):
+    """ The JWK of the public key in a CSR, to compare with the account key (§11.1) """
+    from cryptography.hazmat.primitives import serialization
+    der = csr.public_key().public_bytes(serialization.Encoding.DER,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    try:
+        return get_jwk(RSA.import_key(der))
+    except ValueError:
+        return get_jwk(ECC.import_key(der))
+
+
+def check_not_account_key(csr_jwk, config):
+    """ RFC 8555 §11.1: the account key must never be the key of a certificate """
+    account_file = config.account_key_file
+    if os.path.exists(account_file) and get_jwk(load_private_key(account_file, "account key")) == csr_jwk:
+        raise AcmeError("Error: The certificate key is the account key ({0}). Never reuse the account key "
+                        "in a certificate (RFC 8555 §11.1): make a separate one with "
+                        "python make_certificate_key.py".format(account_file))
+
+
+PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----\s.*?-----END \1-----", re.S)
+
+
+def parse_pem_chain(text):
+    """ The certificates of a PEM chain; anything but CERTIFICATE blocks is refused (§11.4) """
+    from cryptography import x509
+    blocks = PEM_BLOCK.findall(text)
+    others = sorted(set(label for label in blocks if label != "CERTIFICATE"))
+    if others:
+        raise AcmeError("Error: The certificate chain holds {0} blocks, not only certificates; it was "
+                        "refused (RFC 8555 §11.4).".format(", ".join(others)))
+    certs = []
+    for match in PEM_BLOCK.finditer(text):
+        try:
+            certs.append(x509.load_pem_x509_certificate(match.group(0).encode("ascii")))
+        except ValueError:
+            raise AcmeError("Error: The certificate chain holds a CERTIFICATE block that does not parse.")
+    if not certs:
+        raise AcmeError("Error: No certificate found in the chain ({0}).".format(_snippet(text)))
+    return certs
 
 
 ############################################################
@@ -775,6 +969,23 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message):
         self.print_usage(sys.stderr)
         self.exit(1, "{0}: error: {1}\n".format(self.prog, message))
+
+
+def save_order(config, url, order):
+    """ Keep the order URL and object for the next step (OrderFile in acme.ini) """
+    filename = config.path("OrderFile", "order.json")
+    write_file_atomic(filename, (json.dumps({"url": url, "order": order}, indent=4) + "\n").encode("utf8"))
+    return filename
+
+
+def load_order(config):
+    """ The order URL and object saved by request_certificate.py """
+    filename = config.path("OrderFile", "order.json")
+    saved = load_json_file(filename, "saved order", "Create an order first: python request_certificate.py")
+    if not isinstance(saved, dict) or not isinstance(saved.get("order"), dict) or not saved.get("url"):
+        raise AcmeError("Error: {0} is not an order saved by request_certificate.py; run it again."
+                        .format(filename))
+    return saved["url"], saved["order"]
 
 
 def make_parser(doc, epilog=None):

@@ -1,0 +1,86 @@
+""" Let's Encrypt ACME Version 2 Examples - Finalize the order (Part 5)
+
+Once every authorization is valid the order is "ready": send the CSR to its finalize URL. The
+server then issues the certificate ("processing", then "valid") and the order gains a
+"certificate" URL, which get_certificate.py downloads.
+Reference: RFC 8555 §7.4 (Applying for Certificate Issuance), §7.1.6 (Status Changes)
+
+HTTP exchanges:
+    GET  <ACMEDirectory>      ->  200, the directory
+    HEAD <newNonce>           ->  200, Replay-Nonce
+    POST <newAccount>         ->  200, Location: the account URL (onlyReturnExisting)
+    POST <order URL>          ->  200, the order, for its current status (POST-as-GET)
+    POST <finalize URL>       ->  200, the order; payload {"csr": base64url(CSR in DER)}
+    POST <order URL> ...      ->  200, polled until "valid" (honouring Retry-After)
+
+acme.ini keys read: AccountKeyFile, CSRFile, OrderFile, PollTimeout, ACMEDirectory, UserAgent,
+Language, CABundle, Timeout.
+Example:
+    python finalize_order.py
+"""
+
+import sys
+
+from cryptography.hazmat.primitives import serialization
+
+import myhelper
+from request_certificate import check_order_identifiers
+
+
+def check_csr(csr, order, config):
+    """ RFC 8555 §7.4 and §11.1: the CSR names exactly the order's identifiers, and not with the account key """
+    identifiers = [myhelper.make_identifier(name) for name in myhelper.get_domains_from_csr(csr)]
+    try:
+        check_order_identifiers(order, identifiers)
+    except myhelper.AcmeError:
+        raise myhelper.AcmeError("Error: The CSR names {0}, but the order is for {1}. Use the CSR the order was "
+                                 "made from, or make a new order.".format(
+                                     [i["value"] for i in identifiers],
+                                     [i.get("value") for i in order.get("identifiers") or []]))
+    myhelper.check_not_account_key(myhelper.csr_public_jwk(csr), config)
+
+
+def finalize(acme, order_url, order, csr):
+    """ Send the CSR when the order is ready, then poll the order until it is valid """
+    status = order.get("status")
+    if status == "pending":
+        raise myhelper.AcmeError("Error: The order is still pending: answer its challenges first "
+                                 "(http01_challenge.py or dns01_challenge.py).")
+    if status == "ready":
+        der = csr.public_bytes(serialization.Encoding.DER)
+        order = myhelper.parse_json(acme.post(order["finalize"], {"csr": myhelper.b64(der)}, "finalizing the order"))
+    if order.get("status") not in ("valid", "invalid"):
+        order = acme.poll(order_url, ("valid", "invalid"), "the order")
+    if order.get("status") != "valid":
+        problem = order.get("error")
+        detail = ("\n" + "\n".join(myhelper.format_problem(problem))) if isinstance(problem, dict) else ""
+        raise myhelper.AcmeError("Error: The order is {0!r}: no certificate will be issued for it. Create a new "
+                                 "order: python request_certificate.py{1}".format(order.get("status"), detail))
+    return order
+
+
+def main(argv=None):
+    """ Main Program Function """
+    args = myhelper.make_parser(__doc__).parse_args(argv)
+    config = myhelper.load_acme_config(args.config)
+    order_url, _saved = myhelper.load_order(config)
+    csr = myhelper.load_csr(config.path("CSRFile"))
+    key = myhelper.load_private_key(config.account_key_file, "account key", "Create it with: python new_account.py")
+    acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
+
+    print('Account URL:', acme.find_account())
+    order = acme.fetch(order_url, "the order")
+    print('Order status:', order.get("status"))
+    check_csr(csr, order, config)
+
+    order = finalize(acme, order_url, order, csr)
+    myhelper.save_order(config, order_url, order)
+
+    print('Order status:', order["status"])
+    print('Certificate URL:', order.get("certificate"))
+    print('Next: python get_certificate.py')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(myhelper.run(main))
