@@ -23,9 +23,7 @@ def main(argv=None):
     config = myhelper.load_acme_config(args.config)
     acme = myhelper.AcmeSession(config, debug=args.debug)
 
-    acme.get_directory()
-    meta = acme.directory.get("meta")
-    terms = meta.get("termsOfService") if isinstance(meta, dict) else None
+    terms = acme.meta.get("termsOfService")
 
     print('')
     if terms:

@@ -448,6 +448,15 @@ HINTS = {
 }
 
 
+def hint_for(problem):
+    """ What the user can do about a problem, when we know """
+    short = str(problem.get("type", "")).replace(ERROR_NS, "")
+    if short == "unauthorized" and "deactivated" in str(problem.get("detail", "")).lower():
+        return ("This account is deactivated and can never be used again. To go on, make a new key "
+                "(python make_account_key.py new.key), set AccountKeyFile to it and run python new_account.py")
+    return HINTS.get(short)
+
+
 def parse_problem(response):
     """ The problem document of an error response as a dict, or {} when the body is not JSON """
     try:
@@ -496,9 +505,9 @@ def problem_error(response, doing):
              "Status Code: {0}".format(response.status_code)]
     if problem:
         lines += format_problem(problem)
-        short = problem.get("type", "").replace(ERROR_NS, "")
-        if short in HINTS:
-            lines.append(HINTS[short])
+        hint = hint_for(problem)
+        if hint:
+            lines.append(hint)
     else:
         lines.append("The answer is not an ACME problem document ({0}): {1}".format(
             response.headers.get("Content-Type", "no Content-Type"), _snippet(response.text)))
@@ -638,6 +647,14 @@ class AcmeSession:
             raise AcmeError("Error: The ACME directory at {0} has no {1!r} entry, which this step needs. "
                             "Check ACMEDirectory in {2}.".format(self.config.directory, name, self.config.filename))
         return value
+
+    @property
+    def meta(self):
+        """ The directory's "meta" object ({} when absent) """
+        if self.directory is None:
+            self.get_directory()
+        meta = self.directory.get("meta")
+        return meta if isinstance(meta, dict) else {}
 
     def new_nonce(self):
         """ HEAD newNonce (§7.2): 200 with a Replay-Nonce header """

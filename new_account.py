@@ -68,6 +68,24 @@ def agree_to_terms(terms, args):
     return True
 
 
+def account_payload(acme, config, key, args):
+    """ Step 5: agree to the terms (with consent), the contacts, and external account binding if needed """
+    terms_service = acme.meta.get("termsOfService", "")
+    payload = {}
+    if terms_service and agree_to_terms(terms_service, args):
+        payload["termsOfServiceAgreed"] = True
+    if config.contacts:
+        payload["contact"] = config.contacts
+    eab_kid = config.get("EABKeyID", "")
+    if eab_kid:
+        payload["externalAccountBinding"] = myhelper.make_eab_jws(
+            eab_kid, config.get("EABHMACKey"), acme.url("newAccount"), myhelper.get_jwk(key))
+    elif acme.meta.get("externalAccountRequired"):
+        raise myhelper.AcmeError("Error: This CA requires external account binding. Set EABKeyID and "
+                                 "EABHMACKey in {0} to the values your CA gave you.".format(config.filename))
+    return payload
+
+
 def build_jose(key, url, nonce, payload):
     """ Steps 5 and 6: the protected header, base64url encoding and the signature (Part 4) """
     body_top = {
@@ -93,7 +111,7 @@ def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
     config = myhelper.load_acme_config(args.config)
-    contacts = config.contacts
+    myhelper.check_contacts(config.contacts)  # a bad contact stops us before anything is created or sent
     key = check_account_key_file(config.account_key_file, args)
     acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
 
@@ -103,9 +121,7 @@ def main(argv=None):
     # 2. Get the "newAccount" URL
     url = acme.url("newAccount")
 
-    meta = acme.directory.get("meta") if isinstance(acme.directory.get("meta"), dict) else {}
-    terms_service = meta.get("termsOfService", "")
-    print('Terms of Service:', terms_service)
+    print('Terms of Service:', acme.meta.get("termsOfService", ""))
 
     # 3. Request a nonce for the first ACME API call (later ones come in each response)
     nonce = acme.new_nonce().headers['Replay-Nonce']
@@ -115,18 +131,7 @@ def main(argv=None):
     # 4. The HTTP headers: Content-Type: application/jose+json is added to every POST by myhelper
 
     # 5. The request payload
-    payload = {}
-    if terms_service and agree_to_terms(terms_service, args):
-        payload["termsOfServiceAgreed"] = True
-    if contacts:
-        payload["contact"] = contacts
-    eab_kid = config.get("EABKeyID", "")
-    if eab_kid:
-        payload["externalAccountBinding"] = myhelper.make_eab_jws(
-            eab_kid, config.get("EABHMACKey"), url, myhelper.get_jwk(key))
-    elif meta.get("externalAccountRequired"):
-        raise myhelper.AcmeError("Error: This CA requires external account binding. Set EABKeyID and "
-                                 "EABHMACKey in {0} to the values your CA gave you.".format(config.filename))
+    payload = account_payload(acme, config, key, args)
 
     # 6. and 7. Sign (build_jose) and POST; a badNonce answer is retried with a fresh nonce
     resp = acme.post_jws(url, lambda nonce: build_jose(key, url, nonce, payload), "creating the account")
