@@ -75,8 +75,8 @@ def main(argv=None):
         # RFC 8555 says 409 Conflict; Pebble 2.4 answers 500 with "already in use" in the detail
         if problem.response.status_code == 409 or "already in use" in str(problem.problem.get("detail")):
             raise myhelper.AcmeError("Error: The server refused the new key: another account already uses it "
-                                     "(409 Conflict). Make a fresh key with python make_account_key.py FILE.\n"
-                                     + str(problem))
+                                     "({0}). Make a fresh key with python make_account_key.py FILE.".format(
+                                         problem.problem.get("detail", problem.response.status_code)))
         raise
 
     backup = "{0}.old-{1}".format(key_file, time.strftime("%Y%m%d-%H%M%S"))

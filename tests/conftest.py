@@ -1,0 +1,221 @@
+""" Shared fixtures: a scripted fake ACME server (responses), keys, acme.ini files, and Pebble """
+
+import json
+import os
+import re
+import shutil
+import sys
+from urllib.parse import urlparse
+
+import pytest
+import responses
+from Crypto.Hash import SHA256
+from Crypto.PublicKey import ECC, RSA
+from Crypto.Signature import DSS, pkcs1_15
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import myhelper  # noqa: E402
+
+BASE = "https://acme.test"
+DIRECTORY_URL = BASE + "/directory"
+ACCOUNT_URL = BASE + "/acme/acct/123"
+
+# Today's Let's Encrypt: a random extra entry, renewalInfo, profiles in meta.
+LE_DIRECTORY = {
+    "Xk2VQyq8tX0": "https://community.letsencrypt.org/t/adding-random-entries-to-the-directory/33417",
+    "keyChange": BASE + "/acme/key-change",
+    "meta": {
+        "caaIdentities": ["letsencrypt.org"],
+        "profiles": {"classic": "https://letsencrypt.org/docs/profiles#classic"},
+        "termsOfService": "https://letsencrypt.org/documents/LE-SA-v1.5-February-24-2025.pdf",
+        "website": "https://letsencrypt.org/docs/staging-environment/",
+    },
+    "newAccount": BASE + "/acme/new-acct",
+    "newNonce": BASE + "/acme/new-nonce",
+    "newOrder": BASE + "/acme/new-order",
+    "renewalInfo": BASE + "/acme/renewal-info",
+    "revokeCert": BASE + "/acme/revoke-cert",
+}
+
+
+def problem(type_, detail, status=400, **extra):
+    """ A scripted problem-document answer """
+    body = {"type": "urn:ietf:params:acme:error:" + type_, "detail": detail, "status": status}
+    body.update(extra)
+    return dict(status=status, json=body, headers={"Content-Type": "application/problem+json"})
+
+
+def verify_jws(body, key_jwk):
+    """ Check a flattened JWS signature against a public JWK (RS256 or ES256) """
+    signing_input = (body["protected"] + "." + body["payload"]).encode()
+    signature = myhelper.b64decode(body["signature"])
+    digest = SHA256.new(signing_input)
+    if key_jwk["kty"] == "RSA":
+        key = RSA.construct((int.from_bytes(myhelper.b64decode(key_jwk["n"]), "big"),
+                             int.from_bytes(myhelper.b64decode(key_jwk["e"]), "big")))
+        pkcs1_15.new(key).verify(digest, signature)
+    else:
+        key = ECC.construct(curve="P-256", point_x=int.from_bytes(myhelper.b64decode(key_jwk["x"]), "big"),
+                            point_y=int.from_bytes(myhelper.b64decode(key_jwk["y"]), "big"))
+        DSS.new(key, "fips-186-3").verify(digest, signature)
+
+
+class FakeAcme:
+    """ A scripted ACME server on https://acme.test, checking what a real one checks
+
+    Every POST must be a correctly signed flattened JWS whose "url" is the request URL and whose
+    nonce is one this server issued and has not seen used; every answer carries a fresh
+    Replay-Nonce unless the script says otherwise. Answers for a (method, path) are scripted with
+    on(); a list of answers is served in order, the last one repeating.
+    """
+
+    def __init__(self, rsps):
+        self.rsps = rsps
+        self.count = 0
+        self.unused = set()
+        self.requests = []
+        self.account_jwk = None
+        self.routes = {}
+        self.on("GET", "/directory", json=LE_DIRECTORY)
+        self.on("HEAD", "/acme/new-nonce", status=200)
+        for method in ("GET", "HEAD", "POST"):
+            rsps.add_callback(method, re.compile(re.escape(BASE) + ".*"), callback=self.handle)
+
+    def on(self, method, path, *answers, **answer):
+        self.routes[(method, path)] = list(answers) if answers else [answer]
+
+    def new_nonce(self):
+        self.count += 1
+        nonce = "nonce-{0}".format(self.count)
+        self.unused.add(nonce)
+        return nonce
+
+    def handle(self, request):
+        path = urlparse(request.url).path
+        record = {"method": request.method, "path": path, "url": request.url, "headers": dict(request.headers)}
+        if request.method == "POST":
+            assert request.headers["Content-Type"] == "application/jose+json"
+            body = json.loads(request.body)
+            assert set(body) == {"protected", "payload", "signature"}
+            header, payload = myhelper.decode_jws(body)
+            assert header["url"] == request.url, "JWS url must equal the request URL"
+            assert ("jwk" in header) != ("kid" in header), "exactly one of jwk and kid"
+            assert header["nonce"] in self.unused, "nonce was not issued, or was used twice"
+            self.unused.discard(header["nonce"])
+            jwk = header.get("jwk") or self.account_jwk
+            verify_jws(body, jwk)
+            if "jwk" in header and path == "/acme/new-acct":
+                self.account_jwk = header["jwk"]
+            record.update(header=header, payload=payload, body=body)
+        self.requests.append(record)
+        answers = self.routes.get((request.method, path))
+        if answers is None:
+            return (404, {"Content-Type": "application/problem+json", "Replay-Nonce": self.new_nonce()},
+                    json.dumps({"type": "urn:ietf:params:acme:error:malformed", "detail": "no route " + path}))
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        headers = {"Content-Type": "application/json"}
+        headers.update(answer.get("headers", {}))
+        if headers.get("Replay-Nonce", "") is None:
+            del headers["Replay-Nonce"]
+        else:
+            headers.setdefault("Replay-Nonce", self.new_nonce())
+        if "json" in answer:
+            text = json.dumps(answer["json"])
+        else:
+            text = answer.get("body", "")
+        return (answer.get("status", 200), headers, text)
+
+    def posts(self, path=None):
+        return [r for r in self.requests if r["method"] == "POST" and (path is None or r["path"] == path)]
+
+    # -- common scripts -------------------------------------------------
+
+    def existing_account(self, account=None):
+        """ onlyReturnExisting (and newAccount) finds ACCOUNT_URL; the account object as LE returns it now """
+        self.on("POST", "/acme/new-acct", status=200, json=account or {"status": "valid"},
+                headers={"Location": ACCOUNT_URL})
+        self.on("POST", "/acme/acct/123", json=account or {"status": "valid"})
+
+
+@pytest.fixture
+def fake():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_passthru("http://127.0.0.1")
+        yield FakeAcme(rsps)
+
+
+@pytest.fixture(scope="session")
+def rsa_pem(tmp_path_factory):
+    """ One 2048-bit RSA account key for the whole run (generating keys is slow) """
+    return RSA.generate(2048).export_key()
+
+
+@pytest.fixture(scope="session")
+def cert_rsa_pem():
+    return RSA.generate(2048).export_key()
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch, rsa_pem):
+    """ A folder with acme.ini for the fake server and an account key; the current directory """
+    monkeypatch.chdir(tmp_path)
+    write_ini(tmp_path / "acme.ini")
+    key = tmp_path / "account.key"
+    key.write_bytes(rsa_pem)
+    key.chmod(0o600)
+    return tmp_path
+
+
+def write_ini(path, **values):
+    settings = {
+        "UserAgent": "neoprime.io-acme-client/1.0",
+        "AccountKeyFile": "account.key",
+        "CertificateKeyFile": "example.com.key",
+        "CSRFile": "example.com.csr",
+        "OrderFile": "order.json",
+        "ChainFile": "example.com.chain.pem",
+        "ACMEDirectory": DIRECTORY_URL,
+        "Contacts": "mailto:someone@example.com;mailto:someone2@example.com",
+        "Language": "en",
+        "CABundle": "",
+        "Timeout": "5",
+        "PollTimeout": "30",
+    }
+    settings.update(values)
+    lines = ["[acme-neoprime]"] + ["{0} = {1}".format(k, v) for k, v in settings.items() if v is not None]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def run(capsys):
+    """ Run a script's main() as `python script.py ARGS` would: returns (exit code, stdout, stderr) """
+    def _run(module, *args):
+        code = myhelper.run(lambda: module.main(list(args)))
+        out, err = capsys.readouterr()
+        return code, out, err
+    return _run
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    """ Record the waits of polling instead of sleeping """
+    waits = []
+    monkeypatch.setattr(myhelper.time, "sleep", lambda seconds: waits.append(seconds))
+    return waits
+
+
+@pytest.fixture
+def no_tty(monkeypatch):
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False, raising=False)
+
+
+def pebble_binaries():
+    missing = [p for p in ("pebble", "pebble-challtestsrv") if shutil.which(p) is None]
+    if missing:
+        pytest.fail("Pebble is not installed ({0}): the end-to-end tests need it. Install it with "
+                    "apt-get install pebble, or run ./test.sh which does.".format(", ".join(missing)))
