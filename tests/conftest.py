@@ -122,7 +122,7 @@ class FakeAcme:
         headers.update(answer.get("headers", {}))
         if headers.get("Replay-Nonce", "") is None:
             del headers["Replay-Nonce"]
-        else:
+        elif request.method != "GET":  # like Let's Encrypt and Pebble: no nonce with the directory
             headers.setdefault("Replay-Nonce", self.new_nonce())
         if "json" in answer:
             text = json.dumps(answer["json"])
