@@ -79,21 +79,20 @@ class DnsRecords:
 def perform_dns01(acme, pending, records):
     """ Publish every TXT record, answer every challenge, then poll every authorization """
     jwk = myhelper.get_jwk(acme.key)
-    work = []
+    challenges = []
     with records:
-        for url, authz in pending:
+        for _url, authz in pending:
             if (authz.get("identifier") or {}).get("type") == "ip":
                 raise myhelper.AcmeError("Error: {0} is an IP address: dns-01 cannot prove it (RFC 8738); use "
                                          "http01_challenge.py.".format(myhelper.authz_name(authz)))
             challenge = myhelper.find_challenge(authz, "dns-01")
             key_auth = myhelper.key_authorization(challenge["token"], jwk)
             records.add(dns01_record_name(myhelper.authz_name(authz)), myhelper.dns01_txt_value(key_auth))
-            work.append((url, authz, challenge))
+            challenges.append(challenge)
         records.wait_until_published()
-        for _url, _authz, challenge in work:
+        for challenge in challenges:
             acme.answer_challenge(challenge)
-        for url, authz, _challenge in work:
-            acme.wait_for_authorization(url, authz)
+        acme.wait_for_authorizations(pending)
 
 
 def main(argv=None):

@@ -146,20 +146,18 @@ def check_own_url(provider, name, token, key_auth, timeout):
 def perform_http01(acme, pending, provider, check=True):
     """ Serve every challenge, check it, answer them all, then poll every authorization """
     jwk = myhelper.get_jwk(acme.key)
-    work = []
+    challenges = []
     with provider:
-        for url, authz in pending:
+        for _url, authz in pending:
             challenge = myhelper.find_challenge(authz, "http-01")
             key_auth = myhelper.key_authorization(challenge["token"], jwk)
             provider.add(challenge["token"], key_auth)
-            work.append((url, authz, challenge, key_auth))
-        if check:
-            for _url, authz, challenge, key_auth in work:
+            if check:
                 check_own_url(provider, authz["identifier"]["value"], challenge["token"], key_auth, acme.timeout)
-        for _url, _authz, challenge, _key_auth in work:
+            challenges.append(challenge)
+        for challenge in challenges:
             acme.answer_challenge(challenge)
-        for url, authz, _challenge, _key_auth in work:
-            acme.wait_for_authorization(url, authz)
+        acme.wait_for_authorizations(pending)
 
 
 def main(argv=None):

@@ -86,10 +86,17 @@ def main(argv=None):
 
     acme = myhelper.AcmeSession(config, key=account_key, debug=args.debug)
 
-    # Account: newAccount creates it, or returns the existing one for this key (§7.3)
+    # Account: newAccount creates it, or returns the existing one for this key (§7.3); without
+    # --agree-tos only an existing account is looked for (§7.3.1), in the same one request
     print("Registering account...")
-    resp = acme.post(acme.url("newAccount"), account_payload(acme, config, account_key, args),
-                     "registering the account", use_jwk=True)
+    payload = account_payload(acme, config, account_key, args) if args.agree_tos else {"onlyReturnExisting": True}
+    try:
+        resp = acme.post(acme.url("newAccount"), payload, "registering the account", use_jwk=True)
+    except myhelper.AcmeProblem as problem:
+        if problem.is_type("accountDoesNotExist"):
+            raise myhelper.AcmeError("Error: No account uses this key yet. Read the terms of service ({0}) and "
+                                     "pass --agree-tos to create one.".format(acme.meta.get("termsOfService")))
+        raise
     acme.account_url = myhelper.require_header(resp, "Location")
     print("Account URL:", acme.account_url, "(created)" if resp.status_code == 201 else "(existing)")
 

@@ -48,6 +48,10 @@ MAX_NONCE_RETRIES = 20
 
 ERROR_NS = "urn:ietf:params:acme:error:"
 
+# Seconds to wait after answering challenges before the first poll: validation takes a moment,
+# and polling at once mostly costs one more request.
+FIRST_POLL_WAIT = 1.0
+
 
 class AcmeError(Exception):
     """ A failure the user can do something about; str() is the message to print """
@@ -755,6 +759,12 @@ class AcmeSession:
     def answer_challenge(self, challenge):
         """ Tell the server the challenge is ready: POST {} to its URL (§7.5.1) """
         return parse_json(self.post(challenge["url"], {}, "answering the {0} challenge".format(challenge["type"])))
+
+    def wait_for_authorizations(self, pending):
+        """ After every challenge was answered: give the server a moment, then poll each authorization """
+        time.sleep(FIRST_POLL_WAIT)
+        for url, authz in pending:
+            self.wait_for_authorization(url, authz)
 
     def wait_for_authorization(self, url, authz):
         """ Poll an authorization until it is valid; a clear error with the challenge's problem if not """
