@@ -27,6 +27,12 @@ import myhelper
 from request_certificate import check_order_identifiers
 
 
+def parse_args(argv):
+    parser = myhelper.make_parser(__doc__)
+    parser.add_argument("--csr", help="CSR file (default: CSRFile in acme.ini)")
+    return parser.parse_args(argv)
+
+
 def check_csr(csr, order, config):
     """ RFC 8555 §7.4 and §11.1: the CSR names exactly the order's identifiers, and not with the account key """
     identifiers = [myhelper.make_identifier(name) for name in myhelper.get_domains_from_csr(csr)]
@@ -61,10 +67,10 @@ def finalize(acme, order_url, order, csr):
 
 def main(argv=None):
     """ Main Program Function """
-    args = myhelper.make_parser(__doc__).parse_args(argv)
+    args = parse_args(argv)
     config = myhelper.load_acme_config(args.config)
     order_url, _saved = myhelper.load_order(config)
-    csr = myhelper.load_csr(config.path("CSRFile"))
+    csr = myhelper.load_csr(args.csr or config.path("CSRFile"))
     key = myhelper.load_private_key(config.account_key_file, "account key", "Create it with: python new_account.py")
     acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
 

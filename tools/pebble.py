@@ -284,6 +284,8 @@ def main(argv=None):
     parser.add_argument("--http-port", type=int, default=5002,
                         help="port where Pebble checks http-01 challenges (default: %(default)s)")
     args = parser.parse_args(argv)
+    # kill (SIGTERM) stops Pebble as cleanly as Ctrl-C does
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     pebble = Pebble(args.dir, port=args.port, http_port=args.http_port)
     try:
         pebble.start()

@@ -1,0 +1,124 @@
+""" The article's whole story against a local Pebble, one script after another, as a reader runs them
+
+Starts Pebble (tools/pebble.py), makes a fresh folder walkthrough-run/ with an acme.ini that points
+at it, and runs every script there with `python SCRIPT ...`, printing each command and its output
+(also saved in walkthrough-run/transcript.txt). Stops at the first failure with exit status 1.
+The reader's own acme.ini and keys are never touched.
+
+    ./walkthrough.sh                  # installs what is needed, then runs this
+    python tools/walkthrough.py --keep-running    # ... and leaves Pebble running afterwards
+"""
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from pebble import Pebble, PebbleError, port_in_use  # noqa: E402
+
+
+def steps(http_port):
+    """ (article part, command) in the order of the story """
+    serve = ["--port", str(http_port), "--bind", "127.0.0.1"]
+    return [
+        ("Part 2: keys and CSR", ["make_account_key.py"]),
+        ("", ["make_certificate_key.py"]),
+        ("", ["make_csr.py", "example.test", "www.example.test"]),
+        ("Part 3: directory, nonce, terms, account", ["get_directory.py"]),
+        ("", ["get_nonce.py"]),
+        ("", ["get_terms_of_service.py"]),
+        ("", ["new_account.py", "--agree-tos"]),
+        ("", ["get_account_url.py"]),
+        ("", ["get_account_info.py"]),
+        ("", ["account_update.py", "--contact", "mailto:admin@example.org"]),
+        ("Part 5: order, http-01 challenge, finalize, certificate, revocation", ["request_certificate.py"]),
+        ("", ["get_challenges.py"]),
+        ("", ["http01_challenge.py"] + serve),
+        ("", ["finalize_order.py"]),
+        ("", ["get_certificate.py"]),
+        ("", ["revoke_certificate.py", "--reason", "4", "--yes"]),
+        ("Part 5: a wildcard certificate with dns-01", ["make_csr.py", "--out", "wildcard.csr", "*.example.test"]),
+        ("", ["request_certificate.py", "--csr", "wildcard.csr"]),
+        ("", ["dns01_challenge.py"]),
+        ("", ["finalize_order.py", "--csr", "wildcard.csr"]),
+        ("", ["get_certificate.py"]),
+        ("Everything in one process", ["issue_certificate.py", "--agree-tos"] + serve + ["shop.example.test"]),
+        ("Account lifecycle: key rollover and deactivation",
+         ["make_account_key.py", "--type", "ec", "new-account.key"]),
+        ("", ["account_key_change.py", "new-account.key"]),
+        ("", ["get_account_info.py"]),
+        ("", ["account_deactivate.py", "--yes"]),
+    ]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--dir", default=os.path.join(ROOT, "walkthrough-run"), help="scratch folder (made anew)")
+    parser.add_argument("--keep-running", action="store_true", help="leave Pebble running at the end (Ctrl-C stops)")
+    args = parser.parse_args(argv)
+
+    folder = os.path.abspath(args.dir)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    # Pebble's usual ports, as in the README's output; free ones when another Pebble holds them
+    usual_free = not any(port_in_use(p) for p in (14000, 15000, 5002, 8055)) and not port_in_use(8053, udp=True)
+    workdir = os.path.join(folder, "pebble")
+    pebble = Pebble(workdir) if usual_free else Pebble.on_free_ports(workdir)
+    try:
+        pebble.start()
+    except PebbleError as error:
+        print("Error:", error, file=sys.stderr)
+        return 1
+
+    transcript = open(os.path.join(folder, "transcript.txt"), "w", encoding="utf8")
+
+    def say(text=""):
+        print(text, flush=True)
+        transcript.write(text + "\n")
+
+    try:
+        hook = "{0} {1} --url {2}".format(shlex.quote(sys.executable),
+                                          shlex.quote(os.path.join(HERE, "challtestsrv_hook.py")), pebble.challtest_url)
+        pebble.write_acme_ini(os.path.join(folder, "acme.ini"), DNSHook=hook)
+        say("Pebble is running: {0} (its TLS CA: {1})".format(pebble.directory_url, pebble.ca_file))
+        say("Working folder: {0}".format(folder))
+        for part, command in steps(pebble.http_port):
+            if part:
+                say("")
+                say("=" * 78)
+                say("== " + part)
+                say("=" * 78)
+            say("")
+            say("$ python " + " ".join(shlex.quote(c) for c in command))
+            result = subprocess.run([sys.executable, os.path.join(ROOT, command[0])] + command[1:], cwd=folder,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, timeout=300)
+            say(result.stdout.rstrip("\n"))
+            if result.returncode != 0:
+                say("")
+                say("Walkthrough stopped: {0} exited with status {1}.".format(command[0], result.returncode))
+                return 1
+            transcript.flush()
+        say("")
+        say("Walkthrough complete: every step succeeded. Transcript: {0}".format(transcript.name))
+        if args.keep_running:
+            print("Pebble keeps running at", pebble.directory_url, "- press Ctrl-C to stop.")
+            while True:
+                time.sleep(1)
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        transcript.close()
+        pebble.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
