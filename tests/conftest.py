@@ -219,3 +219,30 @@ def pebble_binaries():
     if missing:
         pytest.fail("Pebble is not installed ({0}): the end-to-end tests need it. Install it with "
                     "apt-get install pebble, or run ./test.sh which does.".format(", ".join(missing)))
+
+
+def make_chain(names, issuer_name="Fake Intermediate"):
+    """ A PEM chain (leaf + issuer) for names, as a CA would send it """
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    issuer_key = ec.generate_private_key(ec.SECP256R1())
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)])
+
+    def build(subject, key, extensions=()):
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=90)))
+        for extension in extensions:
+            builder = builder.add_extension(extension, critical=False)
+        return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+
+    leaf = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]),
+                 ec.generate_private_key(ec.SECP256R1()),
+                 [x509.SubjectAlternativeName([x509.DNSName(n) for n in names])])
+    return leaf + build(issuer, issuer_key)
