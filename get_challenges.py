@@ -51,15 +51,15 @@ def main(argv=None):
         for challenge in authz.get("challenges") or []:
             token = myhelper.check_token(challenge.get("token", ""))
             key_auth = myhelper.key_authorization(token, jwk)
-            print('  Challenge:         {0} ({1})'.format(challenge.get("type"), challenge.get("status")))
-            print('    URL:             {0}'.format(challenge.get("url")))
-            print('    Token:           {0}'.format(token))
-            print('    Key authorization: {0}'.format(key_auth))
+            print('  Challenge: {0} ({1})'.format(challenge.get("type"), challenge.get("status")))
+            lines = [('URL', challenge.get("url")), ('Token', token), ('Key authorization', key_auth)]
             if challenge.get("type") == "http-01":
-                print('    Serve it at:     http://{0}/.well-known/acme-challenge/{1}'.format(name, token))
+                lines.append(('Serve it at', 'http://{0}/.well-known/acme-challenge/{1}'.format(name, token)))
             if challenge.get("type") == "dns-01":
-                print('    TXT record:      {0}'.format(dns01_record_name(name)))
-                print('    TXT value:       {0}'.format(myhelper.dns01_txt_value(key_auth)))
+                lines.append(('TXT record', dns01_record_name(name)))
+                lines.append(('TXT value', myhelper.dns01_txt_value(key_auth)))
+            for label, value in lines:
+                print('    {0:<19}{1}'.format(label + ':', value))
     return 0
 
 

@@ -1015,11 +1015,9 @@ def load_order(config):
     return saved["url"], saved["order"]
 
 
-def make_parser(doc, epilog=None):
-    """ The options every script has: --config and --debug; the description is the docstring's title """
-    title = doc.strip().splitlines()[0]
-    parser = ArgumentParser(description=title, epilog=epilog,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+def make_parser(doc):
+    """ The options every script has, --config and --debug; --help shows the script's docstring """
+    parser = ArgumentParser(description=doc.strip(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=DEFAULT_CONFIG, metavar="FILE",
                         help="configuration file (default: %(default)s)")
     parser.add_argument("--debug", action="store_true",

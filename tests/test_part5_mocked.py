@@ -170,8 +170,8 @@ def test_get_challenges_prints_key_authorizations(fake, workdir, with_order, run
     assert "Key authorization: " + key_auth in out
     assert "http://example.com/.well-known/acme-challenge/" + TOKEN in out
     dns_auth = myhelper.key_authorization(TOKEN[::-1], account_jwk(workdir))
-    assert "TXT record:      _acme-challenge.example.com" in out
-    assert "TXT value:       " + myhelper.dns01_txt_value(dns_auth) in out
+    assert "TXT record:        _acme-challenge.example.com" in out
+    assert "TXT value:         " + myhelper.dns01_txt_value(dns_auth) in out
 
 
 def test_get_challenges_already_valid(fake, workdir, with_order, run):
