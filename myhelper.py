@@ -48,6 +48,10 @@ MAX_NONCE_RETRIES = 20
 
 ERROR_NS = "urn:ietf:params:acme:error:"
 
+# A rate limit or overload (429, 503) whose Retry-After is at most this many seconds is waited out;
+# a longer one is reported with the time to try again.
+MAX_RETRY_AFTER = 10
+
 # Seconds to wait after answering challenges before the first poll: validation takes a moment,
 # and polling at once mostly costs one more request.
 FIRST_POLL_WAIT = 1.0
@@ -518,7 +522,8 @@ def problem_error(response, doing):
         lines.append("A proxy or the server failed; check ACMEDirectory in acme.ini and try again later.")
     retry = retry_after_seconds(response)
     if retry is not None:
-        lines.append("The server asks to retry after {0:.0f} seconds.".format(retry))
+        lines.append("The server asks to retry after {0:.0f} seconds (at {1} UTC): run this step again then."
+                     .format(retry, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() + retry))))
     return AcmeProblem("\n".join(lines), response, problem)
 
 
@@ -621,17 +626,28 @@ class AcmeSession:
                 body = response.text
             print("     " + body.replace("\n", "\n     "))
 
-    def get(self, url, doing="GET"):
-        response = self.request("GET", url)
-        if not response.ok:
-            raise problem_error(response, doing)
-        return response
+    def short_wait(self, response):
+        """ Wait out a rate limit or an overload that asks for a short Retry-After (§6.6); True if waited """
+        wait = retry_after_seconds(response)
+        if response.status_code not in (429, 503) or wait is None or wait > MAX_RETRY_AFTER:
+            return False
+        self.say("The server is busy or rate limiting ({0}); waiting {1:g} s as it asks (Retry-After)."
+                 .format(response.status_code, wait))
+        time.sleep(wait)
+        return True
+
+    def get(self, url, doing="GET", method="GET"):
+        """ GET (or HEAD) url; an error answer becomes an AcmeProblem """
+        for _attempt in range(3):
+            response = self.request(method, url)
+            if response.ok:
+                return response
+            if not self.short_wait(response):
+                break
+        raise problem_error(response, doing)
 
     def head(self, url, doing="HEAD"):
-        response = self.request("HEAD", url)
-        if not response.ok:
-            raise problem_error(response, doing)
-        return response
+        return self.get(url, doing, method="HEAD")
 
     # -- directory and nonce (§7.1.1, §7.2) -----------------------------
 
@@ -686,11 +702,12 @@ class AcmeSession:
             if response.ok:
                 return response
             error = problem_error(response, doing)
-            if not error.is_type("badNonce"):
+            if error.is_type("badNonce"):
+                self.say("The server rejected the nonce (badNonce); retrying with the nonce it sent.")
+            elif not self.short_wait(response):
                 raise error
-            self.say("The server rejected the nonce (badNonce); retrying with the nonce it sent.")
-        raise AcmeError("Error: The server rejected {0} nonces in a row while {1} ({2}). "
-                        "Try again later.".format(MAX_NONCE_RETRIES, doing, url))
+        raise AcmeError("Error: The server rejected {0} requests in a row while {1} ({2}): bad nonces or "
+                        "rate limits. Try again later.".format(MAX_NONCE_RETRIES, doing, url))
 
     def post(self, url, payload, doing="sending a signed request", key=None, use_jwk=False, headers=None):
         """ Sign payload (None = POST-as-GET) with the account key, or key, and POST it to url """

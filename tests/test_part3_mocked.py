@@ -119,7 +119,7 @@ def test_get_nonce_without_replay_nonce_header(fake, workdir, run):
 def test_get_nonce_error_status(fake, workdir, run):
     fake.on("HEAD", "/acme/new-nonce", status=503, body="", headers={"Retry-After": "30"})
     code, out, err = run(get_nonce)
-    assert code == 1 and "Status Code: 503" in err and "retry after 30 seconds" in err
+    assert code == 1 and "Status Code: 503" in err and "retry after 30 seconds (at " in err
 
 
 def test_directory_without_new_nonce(fake, workdir, run):
@@ -225,7 +225,7 @@ def test_new_account_bad_nonce_is_retried_with_the_nonce_from_the_error(fake, wo
 def test_bad_nonce_every_time_is_bounded(fake, workdir, run):
     fake.on("POST", "/acme/new-acct", problem("badNonce", "bad nonce"))
     code, out, err = run(new_account, "--agree-tos")
-    assert code == 1 and "rejected {0} nonces in a row".format(myhelper.MAX_NONCE_RETRIES) in err
+    assert code == 1 and "rejected {0} requests in a row".format(myhelper.MAX_NONCE_RETRIES) in err
     assert len(fake.posts()) == myhelper.MAX_NONCE_RETRIES >= 10
 
 
