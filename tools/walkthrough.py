@@ -58,66 +58,70 @@ def steps(http_port):
     ]
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--dir", default=os.path.join(ROOT, "walkthrough-run"), help="scratch folder (made anew)")
-    parser.add_argument("--keep-running", action="store_true", help="leave Pebble running at the end (Ctrl-C stops)")
-    args = parser.parse_args(argv)
-
-    folder = os.path.abspath(args.dir)
+def run(folder, echo=True, env=None, keep_running=False):
+    """ Run the whole story in folder (made anew) against a new Pebble; True when every step succeeded """
+    folder = os.path.abspath(folder)
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
     # Pebble's usual ports, as in the README's output; free ones when another Pebble holds them
     usual_free = not any(port_in_use(p) for p in (14000, 15000, 5002, 8055)) and not port_in_use(8053, udp=True)
     workdir = os.path.join(folder, "pebble")
-    pebble = Pebble(workdir) if usual_free else Pebble.on_free_ports(workdir)
+    pebble = Pebble(workdir, env=env) if usual_free else Pebble.on_free_ports(workdir, env=env)
     try:
         pebble.start()
     except PebbleError as error:
         print("Error:", error, file=sys.stderr)
-        return 1
+        return False
 
-    transcript = open(os.path.join(folder, "transcript.txt"), "w", encoding="utf8")
+    with open(os.path.join(folder, "transcript.txt"), "w", encoding="utf8") as transcript:
+        def say(text=""):
+            if echo:
+                print(text, flush=True)
+            transcript.write(text + "\n")
 
-    def say(text=""):
-        print(text, flush=True)
-        transcript.write(text + "\n")
-
-    try:
-        hook = "{0} {1} --url {2}".format(shlex.quote(sys.executable),
-                                          shlex.quote(os.path.join(HERE, "challtestsrv_hook.py")), pebble.challtest_url)
-        pebble.write_acme_ini(os.path.join(folder, "acme.ini"), DNSHook=hook)
-        say("Pebble is running: {0} (its TLS CA: {1})".format(pebble.directory_url, pebble.ca_file))
-        say("Working folder: {0}".format(folder))
-        for part, command in steps(pebble.http_port):
-            if part:
+        try:
+            hook = "{0} {1} --url {2}".format(shlex.quote(sys.executable),
+                                              shlex.quote(os.path.join(HERE, "challtestsrv_hook.py")),
+                                              pebble.challtest_url)
+            pebble.write_acme_ini(os.path.join(folder, "acme.ini"), DNSHook=hook)
+            say("Pebble is running: {0} (its TLS CA: {1})".format(pebble.directory_url, pebble.ca_file))
+            say("Working folder: {0}".format(folder))
+            for part, command in steps(pebble.http_port):
+                if part:
+                    say("")
+                    say("=" * 78)
+                    say("== " + part)
+                    say("=" * 78)
                 say("")
-                say("=" * 78)
-                say("== " + part)
-                say("=" * 78)
+                say("$ python " + " ".join(shlex.quote(c) for c in command))
+                result = subprocess.run([sys.executable, os.path.join(ROOT, command[0])] + command[1:], cwd=folder,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, timeout=300)
+                say(result.stdout.rstrip("\n"))
+                transcript.flush()
+                if result.returncode != 0:
+                    say("")
+                    say("Walkthrough stopped: {0} exited with status {1}.".format(command[0], result.returncode))
+                    return False
             say("")
-            say("$ python " + " ".join(shlex.quote(c) for c in command))
-            result = subprocess.run([sys.executable, os.path.join(ROOT, command[0])] + command[1:], cwd=folder,
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, timeout=300)
-            say(result.stdout.rstrip("\n"))
-            if result.returncode != 0:
-                say("")
-                say("Walkthrough stopped: {0} exited with status {1}.".format(command[0], result.returncode))
-                return 1
-            transcript.flush()
-        say("")
-        say("Walkthrough complete: every step succeeded. Transcript: {0}".format(transcript.name))
-        if args.keep_running:
-            print("Pebble keeps running at", pebble.directory_url, "- press Ctrl-C to stop.")
-            while True:
-                time.sleep(1)
-        return 0
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        transcript.close()
-        pebble.stop()
+            say("Walkthrough complete: every step succeeded. Transcript: {0}".format(transcript.name))
+            if keep_running:
+                print("Pebble keeps running at", pebble.directory_url, "- press Ctrl-C to stop.")
+                while True:
+                    time.sleep(1)
+            return True
+        except KeyboardInterrupt:
+            return keep_running
+        finally:
+            pebble.stop()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--dir", default=os.path.join(ROOT, "walkthrough-run"), help="scratch folder (made anew)")
+    parser.add_argument("--keep-running", action="store_true", help="leave Pebble running at the end (Ctrl-C stops)")
+    args = parser.parse_args(argv)
+    return 0 if run(args.dir, keep_running=args.keep_running) else 1
 
 
 if __name__ == "__main__":
