@@ -71,6 +71,8 @@ def run(folder, echo=True, env=None, keep_running=False):
         pebble.start()
     except PebbleError as error:
         print("Error:", error, file=sys.stderr)
+        with open(os.path.join(folder, "transcript.txt"), "w", encoding="utf8") as transcript:
+            transcript.write("Error: {0}\n".format(error))
         return False
 
     with open(os.path.join(folder, "transcript.txt"), "w", encoding="utf8") as transcript:
