@@ -54,6 +54,8 @@ def main(argv=None):
     key_file = args.key or config.path("CertificateKeyFile")
     csr_file = args.out or config.path("CSRFile")
 
+    for name in args.names:
+        myhelper.make_identifier(name)   # a bad name is refused before anything else
     key = myhelper.load_private_key(key_file, "certificate key", "Create it with: python make_certificate_key.py")
     myhelper.check_not_account_key(myhelper.get_jwk(key), config)
 
