@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 from urllib.parse import urlparse
 
@@ -246,3 +247,52 @@ def make_chain(names, issuer_name="Fake Intermediate"):
                  ec.generate_private_key(ec.SECP256R1()),
                  [x509.SubjectAlternativeName([x509.DNSName(n) for n in names])])
     return leaf + build(issuer, issuer_key)
+
+
+# -- end-to-end: Pebble and a reader who runs the scripts -----------------------
+
+def start_pebble(tmp_path_factory, name, **kwargs):
+    from pebble import Pebble
+    pebble_binaries()
+    pebble = Pebble.on_free_ports(str(tmp_path_factory.mktemp(name)), **kwargs)
+    pebble.start()
+    return pebble
+
+
+@pytest.fixture(scope="session")
+def pebble(tmp_path_factory):
+    p = start_pebble(tmp_path_factory, "pebble")
+    yield p
+    p.stop()
+
+
+class Reader:
+    """ A folder with acme.ini for one Pebble, where scripts run as `python script.py ...` """
+
+    def __init__(self, folder, pebble, **ini):
+        self.folder = str(folder)
+        self.pebble = pebble
+        hook = "{0} {1} --url {2}".format(sys.executable, os.path.join(ROOT, "tools", "challtestsrv_hook.py"),
+                                          pebble.challtest_url)
+        pebble.write_acme_ini(os.path.join(self.folder, "acme.ini"), DNSHook=hook, **ini)
+
+    def run(self, script, *args, ok=True):
+        result = subprocess.run([sys.executable, os.path.join(ROOT, script)] + list(args), cwd=self.folder,
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+        if ok is not None:
+            assert (result.returncode == 0) == ok, "{0} {1}\n{2}\n{3}".format(
+                script, args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr, result.stderr
+        return result
+
+    def path(self, name):
+        return os.path.join(self.folder, name)
+
+    def account(self, *key_args):
+        self.run("make_account_key.py", "--bits", "2048", *key_args)
+        self.run("new_account.py", "--agree-tos")
+
+    def certificate(self):
+        with open(self.path("example.test.chain.pem"), "rb") as f:
+            from cryptography import x509
+            return x509.load_pem_x509_certificates(f.read())

@@ -7,61 +7,14 @@ tests; it never skips them.
 """
 
 import os
-import subprocess
-import sys
 
 import pytest
 from cryptography import x509
 
-from conftest import ROOT, pebble_binaries
+from conftest import Reader, start_pebble
 from pebble import Pebble, PebbleError, free_port
 
 EAB_KEYS = {"kid-1": "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"}
-
-
-def start_pebble(tmp_path_factory, name, **kwargs):
-    pebble_binaries()
-    pebble = Pebble.on_free_ports(str(tmp_path_factory.mktemp(name)), **kwargs)
-    pebble.start()
-    return pebble
-
-
-@pytest.fixture(scope="module")
-def pebble(tmp_path_factory):
-    p = start_pebble(tmp_path_factory, "pebble")
-    yield p
-    p.stop()
-
-
-class Reader:
-    """ A folder with acme.ini for one Pebble, where scripts run as `python script.py ...` """
-
-    def __init__(self, folder, pebble, **ini):
-        self.folder = str(folder)
-        self.pebble = pebble
-        hook = "{0} {1} --url {2}".format(sys.executable, os.path.join(ROOT, "tools", "challtestsrv_hook.py"),
-                                          pebble.challtest_url)
-        pebble.write_acme_ini(os.path.join(self.folder, "acme.ini"), DNSHook=hook, **ini)
-
-    def run(self, script, *args, ok=True):
-        result = subprocess.run([sys.executable, os.path.join(ROOT, script)] + list(args), cwd=self.folder,
-                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
-        if ok is not None:
-            assert (result.returncode == 0) == ok, "{0} {1}\n{2}\n{3}".format(
-                script, args, result.stdout, result.stderr)
-        assert "Traceback" not in result.stderr, result.stderr
-        return result
-
-    def path(self, name):
-        return os.path.join(self.folder, name)
-
-    def account(self, *key_args):
-        self.run("make_account_key.py", "--bits", "2048", *key_args)
-        self.run("new_account.py", "--agree-tos")
-
-    def certificate(self):
-        with open(self.path("example.test.chain.pem"), "rb") as f:
-            return x509.load_pem_x509_certificates(f.read())
 
 
 def san(cert):
@@ -284,3 +237,19 @@ def test_pebble_tool_reports_a_missing_pebble(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(PebbleError, match="apt-get install pebble"):
         Pebble.on_free_ports(str(tmp_path)).start()
+
+
+def test_pebble_stopped_midway_then_restarted(tmp_path_factory, tmp_path):
+    server = start_pebble(tmp_path_factory, "pebble-restart")
+    try:
+        reader = Reader(tmp_path, server)
+        reader.account()
+        server.stop()
+        result = reader.run("get_account_info.py", ok=False)
+        assert "Cannot connect to" in result.stderr and "the server is running" in result.stderr
+        assert os.path.exists(reader.path("account.key"))       # earlier steps' files are intact
+        server.start()                                           # a new Pebble forgets every account
+        reader.run("new_account.py", "--agree-tos")
+        assert "Status:    valid" in reader.run("get_account_info.py").stdout
+    finally:
+        server.stop()

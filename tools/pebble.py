@@ -52,7 +52,9 @@ def free_port():
 
 
 def port_in_use(port, udp=False):
+    """ Something listens on the port (a socket lingering in TIME_WAIT does not count, as for any server) """
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError:
