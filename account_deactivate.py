@@ -34,7 +34,7 @@ def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
     config = myhelper.load_acme_config(args.config)
-    key = myhelper.load_private_key(config.account_key_file, "account key", "Create it with: python new_account.py")
+    key = myhelper.load_account_key(config)
     acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
 
     account_url = acme.find_account()

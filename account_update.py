@@ -35,7 +35,7 @@ def main(argv=None):
     args = parse_args(argv)
     config = myhelper.load_acme_config(args.config)
     contacts = myhelper.check_contacts(args.contact, "--contact") if args.contact else config.contacts
-    key = myhelper.load_private_key(config.account_key_file, "account key", "Create it with: python new_account.py")
+    key = myhelper.load_account_key(config)
     acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
 
     account_url = acme.find_account()

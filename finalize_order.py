@@ -71,7 +71,7 @@ def main(argv=None):
     config = myhelper.load_acme_config(args.config)
     order_url, _saved = myhelper.load_order(config)
     csr = myhelper.load_csr(args.csr or config.path("CSRFile"))
-    key = myhelper.load_private_key(config.account_key_file, "account key", "Create it with: python new_account.py")
+    key = myhelper.load_account_key(config)
     acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
 
     print('Account URL:', acme.find_account())

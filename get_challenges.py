@@ -32,7 +32,7 @@ def main(argv=None):
     args = myhelper.make_parser(__doc__).parse_args(argv)
     config = myhelper.load_acme_config(args.config)
     order_url, order = myhelper.load_order(config)
-    key = myhelper.load_private_key(config.account_key_file, "account key", "Create it with: python new_account.py")
+    key = myhelper.load_account_key(config)
     acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
     jwk = myhelper.get_jwk(key)
 

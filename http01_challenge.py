@@ -167,7 +167,7 @@ def main(argv=None):
     _order_url, order = myhelper.load_order(config)
     if args.webroot and not os.path.isdir(args.webroot):
         raise myhelper.AcmeError("Error: --webroot {0} is not a folder.".format(args.webroot))
-    key = myhelper.load_private_key(config.account_key_file, "account key", "Create it with: python new_account.py")
+    key = myhelper.load_account_key(config)
     acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
 
     print('Account URL:', acme.find_account())

@@ -136,6 +136,11 @@ def load_private_key(filename, what="key", create_hint=""):
     return key
 
 
+def load_account_key(config):
+    """ The account key named by AccountKeyFile in acme.ini """
+    return load_private_key(config.account_key_file, "account key", "Create it with: python new_account.py")
+
+
 def _as_key(key_or_file):
     """ Accept a loaded key or, as the original did, a key file name """
     if isinstance(key_or_file, (str, os.PathLike)):

@@ -58,7 +58,7 @@ def main(argv=None):
     csr_file = args.csr or config.path("CSRFile")
     csr = myhelper.load_csr(csr_file)
     identifiers = [myhelper.make_identifier(name) for name in myhelper.get_domains_from_csr(csr)]
-    key = myhelper.load_private_key(config.account_key_file, "account key", "Create it with: python new_account.py")
+    key = myhelper.load_account_key(config)
     acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
 
     print('Account URL:', acme.find_account())

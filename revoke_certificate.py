@@ -65,8 +65,7 @@ def main(argv=None):
     if args.use_certificate_key:
         key = myhelper.load_private_key(config.path("CertificateKeyFile"), "certificate key")
     else:
-        key = myhelper.load_private_key(config.account_key_file, "account key",
-                                        "Create it with: python new_account.py")
+        key = myhelper.load_account_key(config)
 
     print('Certificate:', cert_file)
     print('Subject:    ', cert.subject.rfc4514_string())
