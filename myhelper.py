@@ -231,19 +231,31 @@ def get_jwk(key):
 
 
 def jwk_thumbprint(jwk):
-    """ RFC 7638 thumbprint: SHA-256 of the required members, sorted, no white space, base64url """
+    """ RFC 7638 thumbprint: SHA-256 of the required members, sorted, no white space, base64url
+
+    >>> jwk_thumbprint({"e": "AQAB", "kty": "RSA", "n": "xQ"})
+    'I3J1HijKFdaf46Ec8v-fV55VCkz-YnUVvy0e2lAAbwc'
+    """
     required = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}[jwk["kty"]]
     canonical = json.dumps({name: jwk[name] for name in required}, sort_keys=True, separators=(",", ":"))
     return b64(hashlib.sha256(canonical.encode("utf8")).digest())
 
 
 def key_authorization(token, jwk):
-    """ RFC 8555 §8.1: token "." thumbprint of the account key """
+    """ RFC 8555 §8.1: token "." thumbprint of the account key; what http-01 serves
+
+    >>> key_authorization("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA", {"e": "AQAB", "kty": "RSA", "n": "xQ"})
+    'evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.I3J1HijKFdaf46Ec8v-fV55VCkz-YnUVvy0e2lAAbwc'
+    """
     return "{0}.{1}".format(token, jwk_thumbprint(jwk))
 
 
 def dns01_txt_value(key_auth):
-    """ RFC 8555 §8.4: the TXT record value, base64url(SHA-256(key authorization)) """
+    """ RFC 8555 §8.4: the TXT record value, base64url(SHA-256(key authorization))
+
+    >>> dns01_txt_value("token.thumbprint")
+    '61rBZ_4knHblO0MNoxFsXZ_eTFUHum0B6IVRbhvUn5I'
+    """
     return b64(hashlib.sha256(key_auth.encode("utf8")).digest())
 
 
@@ -257,7 +269,12 @@ def get_alg(key):
 
 
 def sign(data, key):
-    """ Sign bytes: RS256 (RSASSA-PKCS1-v1_5, SHA-256) or ES256 (raw 64-byte r||s, RFC 7518 §3.4) """
+    """ Sign bytes: RS256 (RSASSA-PKCS1-v1_5, SHA-256) or ES256 (raw 64-byte r||s, RFC 7518 §3.4)
+
+    >>> signature = sign(b"<b64 protected>.<b64 payload>", "account.key")     # doctest: +SKIP
+    >>> len(sign(b"data", ECC.generate(curve="P-256")))
+    64
+    """
     key = _as_key(key)
     digest = SHA256.new(data)
     if isinstance(key, RSA.RsaKey):
@@ -279,7 +296,10 @@ def make_jws(key, url, payload, nonce=None, kid=None):
     "jwk" (newAccount, revocation with the certificate key, the inner JWS of a key change).
     payload None makes a POST-as-GET (§6.3); nonce None leaves the nonce out (inner JWS only).
 
-    >>> jws = make_jws(key, "https://ca/acct/1", None, nonce="abc", kid="https://ca/acct/1")  # doctest: +SKIP
+    >>> key = ECC.generate(curve="P-256")
+    >>> jws = make_jws(key, "https://ca/acct/1", None, nonce="abc", kid="https://ca/acct/1")
+    >>> decode_jws(jws)
+    ({'alg': 'ES256', 'kid': 'https://ca/acct/1', 'nonce': 'abc', 'url': 'https://ca/acct/1'}, '')
     """
     key = _as_key(key)
     protected = {"alg": get_alg(key)}
@@ -699,7 +719,14 @@ class AcmeSession:
     # -- signed requests (§6.2 - §6.5) ----------------------------------
 
     def post_jws(self, url, build, doing, headers=None):
-        """ POST a JWS made by build(nonce); retry badNonce with the nonce from the error response """
+        """ POST a JWS made by build(nonce); retry badNonce with the nonce from the error response
+
+        The nonce comes from the last response's Replay-Nonce (or HEAD newNonce the first time); a
+        badNonce answer carries a fresh one, which the retry must use (RFC 8555 §6.5):
+
+            acme = AcmeSession(load_acme_config("acme.ini"), key=load_account_key(config))
+            response = acme.post_jws(url, lambda nonce: make_jws(key, url, payload, nonce), "creating the order")
+        """
         all_headers = {"Content-Type": "application/jose+json"}
         all_headers.update(headers or {})
         for _attempt in range(MAX_NONCE_RETRIES):
