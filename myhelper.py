@@ -219,8 +219,8 @@ def _int_bytes(value, length=None):
 def get_jwk(key):
     """ The public JWK of a private key (RFC 7517), members in RFC 7638 order
 
-    >>> get_jwk(RSA.construct((0xC5, 65537)))
-    {'e': 'AQAB', 'kty': 'RSA', 'n': 'xQ'}
+    >>> get_jwk(RSA.construct((0xC5, 3)))      # a toy public key: n = 197, e = 3
+    {'e': 'Aw', 'kty': 'RSA', 'n': 'xQ'}
     """
     key = _as_key(key)
     if isinstance(key, RSA.RsaKey):
