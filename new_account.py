@@ -134,7 +134,15 @@ def main(argv=None):
     payload = account_payload(acme, config, key, args)
 
     # 6. and 7. Sign (build_jose) and POST; a badNonce answer is retried with a fresh nonce
-    resp = acme.post_jws(url, lambda nonce: build_jose(key, url, nonce, payload), "creating the account")
+    try:
+        resp = acme.post_jws(url, lambda nonce: build_jose(key, url, nonce, payload), "creating the account")
+    except myhelper.AcmeProblem as problem:
+        if "externalAccountBinding" in payload and problem.type in (myhelper.ERROR_NS + "unauthorized",
+                                                                     myhelper.ERROR_NS + "malformed"):
+            raise myhelper.AcmeError("Error: The CA refused the external account binding ({0}). Check EABKeyID "
+                                     "and EABHMACKey in {1}: copy both exactly as your CA gave them.".format(
+                                         problem.problem.get("detail"), config.filename))
+        raise
 
     # 8. The account URL comes in Location; the next nonce in Replay-Nonce
     print('')

@@ -363,3 +363,11 @@ def test_debug_shows_the_wire_but_no_private_key(fake, workdir, run, rsa_pem):
     for secret in (key.d, key.p, key.q):
         assert myhelper.b64(myhelper._int_bytes(secret)) not in out
     assert "PRIVATE KEY" not in out
+
+
+def test_new_account_wrong_eab_mac(fake, workdir, run):
+    write_ini(workdir / "acme.ini", EABKeyID="kid-1", EABHMACKey=myhelper.b64(b"wrong" * 8))
+    fake.on("POST", "/acme/new-acct", problem("unauthorized", "external account binding JWS verification error",
+                                              status=403))
+    code, out, err = run(new_account, "--agree-tos")
+    assert code == 1 and "refused the external account binding" in err and "EABHMACKey" in err

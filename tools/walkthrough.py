@@ -24,6 +24,10 @@ sys.path.insert(0, HERE)
 from pebble import Pebble, PebbleError, port_in_use  # noqa: E402
 
 
+# The MAC key a CA would hand out for EAB; this one is in Pebble's example configuration
+EAB_KEYS = {"kid-1": "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"}
+
+
 def steps(http_port):
     """ (article part, command) in the order of the story """
     serve = ["--port", str(http_port), "--bind", "127.0.0.1"]
@@ -88,12 +92,13 @@ def run(folder, echo=True, env=None, keep_running=False):
             pebble.write_acme_ini(os.path.join(folder, "acme.ini"), DNSHook=hook)
             say("Pebble is running: {0} (its TLS CA: {1})".format(pebble.directory_url, pebble.ca_file))
             say("Working folder: {0}".format(folder))
-            for part, command in steps(pebble.http_port):
-                if part:
-                    say("")
-                    say("=" * 78)
-                    say("== " + part)
-                    say("=" * 78)
+            def header(part):
+                say("")
+                say("=" * 78)
+                say("== " + part)
+                say("=" * 78)
+
+            def step(command):
                 say("")
                 say("$ python " + " ".join(shlex.quote(c) for c in command))
                 result = subprocess.run([sys.executable, os.path.join(ROOT, command[0])] + command[1:], cwd=folder,
@@ -104,6 +109,19 @@ def run(folder, echo=True, env=None, keep_running=False):
                 if result.returncode != 0:
                     say("")
                     say("Walkthrough stopped: {0} exited with status {1}.".format(command[0], result.returncode))
+                return result.returncode == 0
+
+            for part, command in steps(pebble.http_port):
+                if part:
+                    header(part)
+                if not step(command):
+                    return False
+
+            # A CA that requires external account binding: a second Pebble, with MAC keys
+            header("External account binding (a second Pebble that requires it)")
+            with Pebble.on_free_ports(os.path.join(folder, "pebble-eab"), env=env, eab_keys=EAB_KEYS) as eab:
+                eab.write_acme_ini(os.path.join(folder, "eab.ini"), EABKeyID="kid-1", EABHMACKey=EAB_KEYS["kid-1"])
+                if not step(["new_account.py", "--config", "eab.ini", "--agree-tos"]):
                     return False
             say("")
             say("Walkthrough complete: every step succeeded. Transcript: {0}".format(transcript.name))
