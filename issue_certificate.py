@@ -54,13 +54,13 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def load_or_create_key(filename, what, key_type_bits, assume_yes):
+def load_or_create_key(filename, what, bits, assume_yes):
     """ A key from its file; a missing one is created (after asking, or with --yes) """
     if os.path.exists(filename):
         return myhelper.load_private_key(filename, what)
     if not myhelper.Confirm("{0} does not exist. Create a new {1} (y/n): ".format(filename, what), assume_yes):
         raise myhelper.AcmeError("Cancelled")
-    key, kind = myhelper.create_private_key(filename, "rsa", key_type_bits)
+    key, kind = myhelper.create_private_key(filename, "rsa", bits)
     print("Created {0}: {1} ({2}, mode 0600)".format(what, filename, kind))
     return key
 

@@ -253,3 +253,47 @@ def test_pebble_stopped_midway_then_restarted(tmp_path_factory, tmp_path):
         assert "Status:    valid" in reader.run("get_account_info.py").stdout
     finally:
         server.stop()
+
+
+def in_terminal(reader, script, *args, answers=()):
+    """ Run a script on a pseudo-terminal, answering its prompts in order; returns (status, screen) """
+    import pty
+    import select
+    import subprocess
+    import sys
+    from conftest import ROOT
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, script)] + list(args), cwd=reader.folder,
+                               stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    screen, pending = b"", list(answers)
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            process.kill()
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+        if pending and screen.rstrip().endswith(b"(y/n):"):
+            os.write(master, pending.pop(0).encode() + b"\n")
+    os.close(master)
+    return process.wait(timeout=60), screen.decode(errors="replace")
+
+
+def test_prompts_in_a_terminal(pebble, tmp_path):
+    reader = Reader(tmp_path, pebble)
+    status, screen = in_terminal(reader, "new_account.py", answers=["n"])
+    assert status == 1 and "Create new account private key (y/n):" in screen and "Cancelled" in screen
+    assert not os.path.exists(reader.path("account.key"))
+    status, screen = in_terminal(reader, "new_account.py", "--type", "ec", answers=["y", "y"])
+    assert status == 0, screen
+    assert "Do you agree to these terms of service (y/n):" in screen and "Account created." in screen
+    assert os.stat(reader.path("account.key")).st_mode & 0o777 == 0o600
+    status, screen = in_terminal(reader, "account_deactivate.py", answers=["n"])
+    assert status == 1 and "the account was not changed" in screen
+    assert "Status:    valid" in reader.run("get_account_info.py").stdout
