@@ -297,3 +297,24 @@ def test_prompts_in_a_terminal(pebble, tmp_path):
     status, screen = in_terminal(reader, "account_deactivate.py", answers=["n"])
     assert status == 1 and "the account was not changed" in screen
     assert "Status:    valid" in reader.run("get_account_info.py").stdout
+
+
+def test_alternate_chains(tmp_path_factory, tmp_path):
+    server = start_pebble(tmp_path_factory, "pebble-alt", env={"PEBBLE_ALTERNATE_ROOTS": "1"})
+    try:
+        reader = Reader(tmp_path, server)
+        reader.run("make_account_key.py", "--type", "ec")
+        reader.run("issue_certificate.py", "--agree-tos", "--yes", "--port", str(server.http_port),
+                   "--bind", "127.0.0.1", "alt.example.test")
+        out = reader.run("get_certificate.py").stdout
+        assert "Alternate chain 1: " in out
+        default_chain = open(reader.path("example.test.chain.pem")).read()
+        reader.run("get_certificate.py", "--alternate", "1")
+        alternate_chain = open(reader.path("example.test.chain.pem")).read()
+        assert alternate_chain != default_chain
+        assert reader.certificate()[0].serial_number == x509.load_pem_x509_certificate(
+            default_chain.encode()).serial_number                  # the same certificate, another chain
+        result = reader.run("get_certificate.py", "--alternate", "5", ok=False)
+        assert "There is no alternate chain 5" in result.stderr
+    finally:
+        server.stop()
