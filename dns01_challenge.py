@@ -38,10 +38,10 @@ class DnsRecords:
         self.records = []
 
     def add(self, name, value):
-        self.records.append((name, value))
         print("TXT record: {0}  value: {1}".format(name, value))
         if self.hook:
             self._run("set", name, value)
+        self.records.append((name, value))
 
     def _run(self, action, name, value):
         command = self.hook + [action, name, value]
