@@ -261,8 +261,8 @@ class Pebble:
 
     def cert_status(self, serial_hex):
         """ Pebble's view of a certificate: /cert-status-by-serial/<hex> (shows revocation) """
-        response = requests.get("{0}/cert-status-by-serial/{1}".format(self.management_url, serial_hex),
-                                verify=self.ca_file, timeout=10)
+        url = "{0}/cert-status-by-serial/{1}".format(self.management_url, serial_hex)
+        response = requests.get(url, verify=self.ca_file, timeout=10)
         response.raise_for_status()
         return response.json()
 
