@@ -7,7 +7,7 @@ for 1, 10 and 100 names, and CPU time spent on cryptography. Results: docs/BENCH
 
 Requests are counted from Pebble's log, which logs one line per request it serves. Every number
 is a median over --runs runs. Pebble runs with no nonce rejection and no authorization reuse
-(counts are deterministic), and, for the 1/10/100-name runs, with its random 0-15 s validation
+(counts are deterministic), and, for the 1/10/100-name runs, with its random validation
 delay on (PEBBLE_VA_NOSLEEP unset), so that answering all challenges before polling matters.
 """
 
