@@ -215,8 +215,8 @@ def report(args):
         results = scale(max(1, (args.runs + 1) // 2), args.sizes)
         one = results[min(results)][0]
         lines += ["", "## Issuing for many names at once", "",
-                  "`issue_certificate.py` with http-01, Pebble's random 0-15 s validation delay on "
-                  "(every challenge answered before any is polled).", "",
+                  "`issue_certificate.py` with http-01, Pebble's random validation delay on "
+                  "(PEBBLE_VA_NOSLEEP unset; every challenge answered before any is polled).", "",
                   "| names | requests | wall time | names x time for one name |", "|---:|---:|---:|---:|"]
         for size, (seconds, count) in sorted(results.items()):
             lines.append("| {0} | {1:.0f} | {2:.1f} s | {3:.1f} s |".format(size, count, seconds, size * one))
