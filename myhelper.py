@@ -178,33 +178,38 @@ def write_file_atomic(filename, data, mode=0o644):
         raise AcmeError("Error: Cannot write {0}: {1}".format(filename, error.strerror))
 
 
+def refuse_to_overwrite(filename):
+    """ Keys are never overwritten: an existing file stops the step before anything is generated """
+    if os.path.exists(filename):
+        raise AcmeError("Error: {0} already exists; it was not overwritten. Move it away yourself if you "
+                        "really want a new key, or choose another file name.".format(filename))
+
+
 def save_private_key(key, filename, overwrite=False):
     """ Save a private key as PEM, mode 0600, atomically; an existing file is kept unless overwrite """
-    if os.path.exists(filename) and not overwrite:
-        raise AcmeError("Error: {0} already exists; it was not overwritten. "
-                        "Remove it yourself or choose another file name.".format(filename))
+    if not overwrite:
+        refuse_to_overwrite(filename)
     write_file_atomic(filename, private_key_pem(key), mode=0o600)
 
 
-def create_rsa_private_key(filename, bits=4096, overwrite=False):
+def create_rsa_private_key(filename, bits=4096):
     """ Create an RSA private key (4096 bits, as the original) and save it, mode 0600 """
+    refuse_to_overwrite(filename)
     key = RSA.generate(bits)
-    save_private_key(key, filename, overwrite)
+    save_private_key(key, filename)
     return key
 
 
-def create_ec_private_key(filename, overwrite=False):
+def create_ec_private_key(filename):
     """ Create an EC P-256 private key (for ES256) and save it, mode 0600 """
+    refuse_to_overwrite(filename)
     key = ECC.generate(curve="P-256")
-    save_private_key(key, filename, overwrite)
+    save_private_key(key, filename)
     return key
 
 
 def create_private_key(filename, key_type="rsa", bits=4096):
-    """ Create an RSA or EC P-256 key in a new file (never over an existing one); returns (key, description) """
-    if os.path.exists(filename):
-        raise AcmeError("Error: {0} already exists; it was not overwritten. Move it away yourself if you "
-                        "really want a new key, or choose another file name.".format(filename))
+    """ Create an RSA or EC P-256 key in a new file; returns (key, description) """
     if key_type == "ec":
         return create_ec_private_key(filename), "EC P-256 (ES256)"
     return create_rsa_private_key(filename, bits), "RSA {0} bits (RS256)".format(bits)
