@@ -393,17 +393,25 @@ class Config:
     def account_key_file(self):
         return self.path("AccountKeyFile")
 
-    @property
-    def timeout(self):
-        text = self.get("Timeout", "30")
+    def seconds(self, key, default):
+        """ A duration in seconds, above 0 """
+        text = self.get(key, default)
         try:
             value = float(text)
         except ValueError:
             value = 0
         if value <= 0:
-            raise AcmeError("Error: Timeout in {0} must be a number of seconds above 0, not {1!r}."
-                            .format(self.filename, text))
+            raise AcmeError("Error: {0} in {1} must be a number of seconds above 0, not {2!r}."
+                            .format(key, self.filename, text))
         return value
+
+    @property
+    def timeout(self):
+        return self.seconds("Timeout", "30")
+
+    @property
+    def poll_timeout(self):
+        return self.seconds("PollTimeout", "120")
 
     @property
     def verify(self):
@@ -595,6 +603,7 @@ class AcmeSession:
         self.debug = debug
         self.quiet = quiet
         self.timeout = config.timeout
+        self.poll_timeout = config.poll_timeout
         self.verify = config.verify
         self.http = requests.Session()
         self.http.headers.update({"User-Agent": config.user_agent, "Accept-Language": config.language})
@@ -767,7 +776,7 @@ class AcmeSession:
 
     def poll(self, url, done, what, max_wait=None):
         """ POST-as-GET url until its status is in done; honour Retry-After; returns the object """
-        max_wait = max_wait if max_wait is not None else float(self.config.get("PollTimeout", "120"))
+        max_wait = max_wait if max_wait is not None else self.poll_timeout
         deadline = time.monotonic() + max_wait
         delay = 1.0
         attempt = 0

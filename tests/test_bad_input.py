@@ -66,6 +66,10 @@ CASES = [
     ("Timeout not a number", ini(Timeout="ten"), get_directory, [], "Timeout in acme.ini must be a number"),
     ("Timeout negative", ini(Timeout="-1"), get_directory, [], "Timeout in acme.ini must be a number"),
     ("CABundle missing", ini(CABundle="missing-ca.pem"), get_directory, [], "CABundle in acme.ini names"),
+    ("PollTimeout not a number", lambda d: (write_ini(d / "acme.ini", PollTimeout="soon"),
+                                            (d / "order.json").write_text('{"url": "https://acme.test/o/1", '
+                                                                          '"order": {"authorizations": []}}')),
+     dns01_challenge, [], "PollTimeout in acme.ini must be a number"),
     ("no AccountKeyFile", ini(AccountKeyFile=None), get_account_info, [], "has no AccountKeyFile"),
     ("contact without an address", ini(Contacts="mailto:example.com"), new_account, ["--agree-tos"],
      "'mailto:example.com' is not a valid contact"),
