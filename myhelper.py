@@ -597,11 +597,10 @@ class AcmeSession:
     - a signed request uses "kid" once account_url is known, otherwise "jwk".
     """
 
-    def __init__(self, config, key=None, debug=False, quiet=False):
+    def __init__(self, config, key=None, debug=False):
         self.config = config
         self.key = key
         self.debug = debug
-        self.quiet = quiet
         self.timeout = config.timeout
         self.poll_timeout = config.poll_timeout
         self.verify = config.verify
@@ -614,13 +613,9 @@ class AcmeSession:
 
     # -- transport ------------------------------------------------------
 
-    def say(self, *args):
-        if not self.quiet:
-            print(*args)
-
     def request(self, method, url, jws=None, **kwargs):
         """ Send one request; turn every network failure into an AcmeError; keep the nonce """
-        self.say("Calling endpoint:", url)
+        print("Calling endpoint:", url)
         if jws is not None:
             kwargs["data"] = json.dumps(jws)
             if self.debug:
@@ -670,7 +665,7 @@ class AcmeSession:
         wait = retry_after_seconds(response)
         if response.status_code not in (429, 503) or wait is None or wait > MAX_RETRY_AFTER:
             return False
-        self.say("The server is busy or rate limiting ({0}); waiting {1:g} s as it asks (Retry-After)."
+        print("The server is busy or rate limiting ({0}); waiting {1:g} s as it asks (Retry-After)."
                  .format(response.status_code, wait))
         time.sleep(wait)
         return True
@@ -749,7 +744,7 @@ class AcmeSession:
                 return response
             error = problem_error(response, doing)
             if error.is_type("badNonce"):
-                self.say("The server rejected the nonce (badNonce); retrying with the nonce it sent.")
+                print("The server rejected the nonce (badNonce); retrying with the nonce it sent.")
             elif not self.short_wait(response):
                 raise error
         raise AcmeError("Error: The server rejected {0} requests in a row while {1} ({2}): bad nonces or "
@@ -793,7 +788,7 @@ class AcmeSession:
             if time.monotonic() + wait > deadline:
                 raise AcmeError("Error: {0} is still {1!r} after {2:.0f} seconds ({3}). Run the step again "
                                 "later, or raise PollTimeout in acme.ini.".format(what, status, max_wait, url))
-            self.say("Status of {0}: {1} (attempt {2}); checking again in {3:g} s".format(what, status, attempt, wait))
+            print("Status of {0}: {1} (attempt {2}); checking again in {3:g} s".format(what, status, attempt, wait))
             time.sleep(wait)
 
     def fetch(self, url, what):
@@ -810,7 +805,7 @@ class AcmeSession:
             name = authz_name(authz)
             status = authz.get("status")
             if status == "valid":
-                self.say("Authorization for {0}: already valid, nothing to do".format(name))
+                print("Authorization for {0}: already valid, nothing to do".format(name))
             elif status == "pending":
                 pending.append((url, authz))
             else:
@@ -837,7 +832,7 @@ class AcmeSession:
         if result.get("status") != "valid":
             raise AcmeError("Error: The authorization for {0} is {1}: the server could not validate the "
                             "challenge.{2}".format(name, result.get("status"), challenge_errors(result)))
-        self.say("Authorization for {0}: valid".format(name))
+        print("Authorization for {0}: valid".format(name))
         return result
 
     # -- accounts (§7.3.1) ----------------------------------------------
