@@ -172,15 +172,9 @@ def main(argv=None):
 
     print('Account URL:', acme.find_account())
     pending = acme.pending_authorizations(order)
-    if not pending:
-        print('All authorizations are valid. Next: python finalize_order.py')
-        return 0
-
-    # Check the tokens and open the server (or folder) before any challenge is answered
-    for _url, authz in pending:
-        myhelper.find_challenge(authz, "http-01")
-    provider = WebrootFiles(args.webroot, args.port) if args.webroot else ChallengeServer(args.bind, args.port)
-    perform_http01(acme, pending, provider, check=not args.skip_check)
+    if pending:
+        provider = WebrootFiles(args.webroot, args.port) if args.webroot else ChallengeServer(args.bind, args.port)
+        perform_http01(acme, pending, provider, check=not args.skip_check)
 
     print('All authorizations are valid. Next: python finalize_order.py')
     return 0
