@@ -52,11 +52,16 @@ def finalize(acme, order_url, order, csr):
     if status == "pending":
         raise myhelper.AcmeError("Error: The order is still pending: answer its challenges first "
                                  "(http01_challenge.py or dns01_challenge.py).")
+    wait = None
     if status == "ready":
         der = csr.public_bytes(serialization.Encoding.DER)
-        order = myhelper.parse_json(acme.post(order["finalize"], {"csr": myhelper.b64(der)}, "finalizing the order"))
+        response = acme.post(order["finalize"], {"csr": myhelper.b64(der)}, "finalizing the order")
+        order = myhelper.parse_json(response)
+        wait = myhelper.retry_after_seconds(response)
     if order.get("status") not in ("valid", "invalid"):
-        order = acme.poll(order_url, ("valid", "invalid"), "the order")
+        # "processing": the CA is issuing; give it the time it asks for, or a moment, before looking
+        order = acme.poll(order_url, ("valid", "invalid"), "the order",
+                          first_wait=myhelper.FIRST_POLL_WAIT if wait is None else wait)
     if order.get("status") != "valid":
         problem = order.get("error")
         detail = ("\n" + "\n".join(myhelper.format_problem(problem))) if isinstance(problem, dict) else ""

@@ -769,10 +769,14 @@ class AcmeSession:
 
     # -- polling (§7.5.1, §7.4) -----------------------------------------
 
-    def poll(self, url, done, what, max_wait=None):
-        """ POST-as-GET url until its status is in done; honour Retry-After; returns the object """
-        max_wait = max_wait if max_wait is not None else self.poll_timeout
-        deadline = time.monotonic() + max_wait
+    def poll(self, url, done, what, first_wait=0.0):
+        """ POST-as-GET url until its status is in done; honour Retry-After; returns the object
+
+        first_wait: seconds to give the server before the first look (its Retry-After, if it sent one).
+        """
+        deadline = time.monotonic() + self.poll_timeout
+        if first_wait:
+            time.sleep(first_wait)
         delay = 1.0
         attempt = 0
         while True:
@@ -787,7 +791,7 @@ class AcmeSession:
             delay = min(delay * 2, 10.0)
             if time.monotonic() + wait > deadline:
                 raise AcmeError("Error: {0} is still {1!r} after {2:.0f} seconds ({3}). Run the step again "
-                                "later, or raise PollTimeout in acme.ini.".format(what, status, max_wait, url))
+                                "later, or raise PollTimeout in acme.ini.".format(what, status, self.poll_timeout, url))
             print("Status of {0}: {1} (attempt {2}); checking again in {3:g} s".format(what, status, attempt, wait))
             time.sleep(wait)
 

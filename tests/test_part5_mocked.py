@@ -343,7 +343,7 @@ def test_finalize_processing_then_valid(fake, workdir, with_order, run, no_sleep
     csr = x509.load_pem_x509_csr(open("example.com.csr", "rb").read())
     payload = fake.posts("/acme/order/1/finalize")[0]["payload"]
     assert myhelper.b64decode(payload["csr"]) == csr.public_bytes(serialization.Encoding.DER)
-    assert no_sleep == [2.0]
+    assert no_sleep == [2.0, 2.0]          # the finalize answer's Retry-After, then the poll's
     assert json.load(open("order.json"))["order"]["certificate"] == CERT_URL
     assert "Certificate URL: " + CERT_URL in out
 
