@@ -183,8 +183,9 @@ def report(args):
                   "Floor: `python -c \"import requests, Crypto\"` takes {0:.0f} ms here; a script's floor adds "
                   "a new HTTPS session making as many requests as the script does (GET of the directory). "
                   "Overhead = wall time - floor: argument parsing, key loading, key generation, signing, JSON, "
-                  "printing, and in http01_challenge.py and issue_certificate.py a deliberate 1 s pause after "
-                  "answering the challenges (polling at once mostly costs one more request).".format(
+                  "printing, and deliberate 1 s pauses: after answering the challenges (http01_challenge.py, "
+                  "issue_certificate.py) and after finalizing (finalize_order.py, issue_certificate.py), since "
+                  "polling at once mostly costs one more request.".format(
                       import_floor * 1000), "",
                   "| script | requests | RFC minimum | of which signed POSTs | wall time | floor | overhead |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
