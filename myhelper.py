@@ -1023,13 +1023,13 @@ def parse_pem_chain(text):
 # Prompts, files the steps share, the command line
 ############################################################
 
-def Confirm(msg, assume_yes=False):
-    """ Ask a y/n question; True for y. assume_yes answers yes (--yes); no terminal means no answer. """
+def Confirm(msg, assume_yes=False, no_terminal="Run the script in a terminal, or pass --yes to answer yes."):
+    """ Ask a y/n question; True for y. assume_yes answers yes (--yes); with no terminal to ask, an
+    AcmeError that says what to do instead (no_terminal) """
     if assume_yes:
         return True
     if not sys.stdin or not sys.stdin.isatty():
-        raise AcmeError("Error: No terminal to ask: {0!r}. Run the script in a terminal, or pass --yes "
-                        "to answer yes.".format(msg.strip()))
+        raise AcmeError("Error: No terminal to ask: {0!r}. {1}".format(msg.strip(), no_terminal))
     while True:
         try:
             answer = input(msg).strip().lower()

@@ -43,10 +43,8 @@ def check_account_key_file(filename, args):
         return myhelper.load_private_key(filename, "account key")
 
     print('Error: File does not exist: {0}'.format(filename))
-    if not args.yes and not (sys.stdin and sys.stdin.isatty()):
-        raise myhelper.AcmeError("Error: No account key and no terminal to ask. Create it with "
-                                 "python make_account_key.py, or pass --yes to create it here.")
-    if not myhelper.Confirm('Create new account private key (y/n): ', args.yes):
+    if not myhelper.Confirm('Create new account private key (y/n): ', args.yes,
+                            "Create it with python make_account_key.py, or pass --yes to create it here."):
         raise myhelper.AcmeError('Cancelled')
     if args.type == "ec":
         key = myhelper.create_ec_private_key(filename)
@@ -58,12 +56,9 @@ def check_account_key_file(filename, args):
 
 def agree_to_terms(terms, args):
     """ RFC 8555 §7.3: agree to the terms of service only with the user's consent """
-    if args.agree_tos:
-        return True
-    if not (sys.stdin and sys.stdin.isatty()):
-        raise myhelper.AcmeError("Error: The CA asks you to agree to its terms of service: {0}\n"
-                                 "Read them, then run again with --agree-tos.".format(terms))
-    if not myhelper.Confirm('Do you agree to these terms of service (y/n): '):
+    if not myhelper.Confirm('Do you agree to these terms of service (y/n): ', args.agree_tos,
+                            "The CA asks you to agree to its terms of service: {0}\n"
+                            "Read them, then run again with --agree-tos.".format(terms)):
         raise myhelper.AcmeError('Cancelled: the terms of service were not agreed to.')
     return True
 
