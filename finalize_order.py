@@ -24,7 +24,7 @@ import sys
 from cryptography.hazmat.primitives import serialization
 
 import myhelper
-from request_certificate import check_order_identifiers
+from request_certificate import same_identifiers
 
 
 def parse_args(argv):
@@ -36,9 +36,7 @@ def parse_args(argv):
 def check_csr(csr, order, config):
     """ RFC 8555 §7.4 and §11.1: the CSR names exactly the order's identifiers, and not with the account key """
     identifiers = [myhelper.make_identifier(name) for name in myhelper.get_domains_from_csr(csr)]
-    try:
-        check_order_identifiers(order, identifiers)
-    except myhelper.AcmeError:
+    if not same_identifiers(order, identifiers):
         raise myhelper.AcmeError("Error: The CSR names {0}, but the order is for {1}. Use the CSR the order was "
                                  "made from, or make a new order.".format(
                                      [i["value"] for i in identifiers],

@@ -33,11 +33,16 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def check_order_identifiers(order, identifiers):
-    """ RFC 8555 §7.1.3: the order must be for exactly the identifiers we asked for """
+def same_identifiers(order, identifiers):
+    """ True when the order is for exactly these identifiers, in any order (RFC 8555 §7.1.3) """
     def as_set(items):
         return {(i.get("type"), str(i.get("value", "")).lower()) for i in items if isinstance(i, dict)}
-    if as_set(order.get("identifiers") or []) != as_set(identifiers):
+    return as_set(order.get("identifiers") or []) == as_set(identifiers)
+
+
+def check_order_identifiers(order, identifiers):
+    """ The server's order must be for exactly the identifiers we asked for """
+    if not same_identifiers(order, identifiers):
         raise myhelper.AcmeError("Error: The server's order is for {0}, not for the names asked for ({1}). "
                                  "Do not use this order; check the CSR and try again.".format(
                                      order.get("identifiers"), [i["value"] for i in identifiers]))
