@@ -45,13 +45,13 @@ def check_csr(csr, order, config):
 
 
 def finalize(acme, order_url, order, csr):
-    """ Send the CSR when the order is ready, then poll the order until it is valid """
-    status = order.get("status")
-    if status == "pending":
-        raise myhelper.AcmeError("Error: The order is still pending: answer its challenges first "
-                                 "(http01_challenge.py or dns01_challenge.py).")
+    """ Send the CSR unless the order is past that, then poll the order until it is valid
+
+    The server decides whether the order is ready: one whose challenges are not done yet gets an
+    orderNotReady error back.
+    """
     wait = None
-    if status == "ready":
+    if order.get("status") in ("pending", "ready"):
         der = csr.public_bytes(serialization.Encoding.DER)
         response = acme.post(order["finalize"], {"csr": myhelper.b64(der)}, "finalizing the order")
         order = myhelper.parse_json(response)
@@ -80,6 +80,9 @@ def main(argv=None):
     print('Account URL:', acme.find_account())
     order = acme.fetch(order_url, "the order")
     print('Order status:', order.get("status"))
+    if order.get("status") == "pending":
+        raise myhelper.AcmeError("Error: The order is still pending: answer its challenges first "
+                                 "(http01_challenge.py or dns01_challenge.py).")
     check_csr(csr, order, config)
 
     order = finalize(acme, order_url, order, csr)

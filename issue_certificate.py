@@ -115,7 +115,7 @@ def main(argv=None):
 
     # Finalize (§7.4): every authorization is valid now, so the order is ready (§7.1.6)
     print("Finalizing the order...")
-    order = finalize(acme, order_url, dict(order, status="ready"), csr)
+    order = finalize(acme, order_url, order, csr)
     myhelper.save_order(config, order_url, order)
 
     # Download (§7.4.2)
