@@ -22,10 +22,7 @@ import myhelper
 
 def parse_args(argv):
     parser = myhelper.make_parser(__doc__)
-    parser.add_argument("file", nargs="?", help="key file to write (default: AccountKeyFile in acme.ini)")
-    parser.add_argument("--type", choices=("rsa", "ec"), default="rsa", help="key type (default: rsa)")
-    parser.add_argument("--bits", type=int, default=4096, choices=(2048, 3072, 4096),
-                        help="RSA key size (default: 4096)")
+    myhelper.add_key_options(parser, "AccountKeyFile", 4096)
     return parser.parse_args(argv)
 
 

@@ -20,10 +20,7 @@ import myhelper
 
 def parse_args(argv):
     parser = myhelper.make_parser(__doc__)
-    parser.add_argument("file", nargs="?", help="key file to write (default: CertificateKeyFile in acme.ini)")
-    parser.add_argument("--type", choices=("rsa", "ec"), default="rsa", help="key type (default: rsa)")
-    parser.add_argument("--bits", type=int, default=2048, choices=(2048, 3072, 4096),
-                        help="RSA key size (default: 2048)")
+    myhelper.add_key_options(parser, "CertificateKeyFile", 2048)
     return parser.parse_args(argv)
 
 

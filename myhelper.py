@@ -1077,6 +1077,14 @@ def load_order(config):
     return saved["url"], saved["order"]
 
 
+def add_key_options(parser, config_key, bits):
+    """ The options of the make_*_key scripts: FILE, --type and --bits """
+    parser.add_argument("file", nargs="?", help="key file to write (default: {0} in acme.ini)".format(config_key))
+    parser.add_argument("--type", choices=("rsa", "ec"), default="rsa", help="key type (default: rsa)")
+    parser.add_argument("--bits", type=int, default=bits, choices=(2048, 3072, 4096),
+                        help="RSA key size (default: {0})".format(bits))
+
+
 def make_parser(doc):
     """ The options every script has, --config and --debug; --help shows the script's docstring """
     parser = ArgumentParser(description=doc.strip(), formatter_class=argparse.RawDescriptionHelpFormatter)

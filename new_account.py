@@ -132,8 +132,7 @@ def main(argv=None):
     try:
         resp = acme.post_jws(url, lambda nonce: build_jose(key, url, nonce, payload), "creating the account")
     except myhelper.AcmeProblem as problem:
-        if "externalAccountBinding" in payload and problem.type in (myhelper.ERROR_NS + "unauthorized",
-                                                                     myhelper.ERROR_NS + "malformed"):
+        if "externalAccountBinding" in payload and (problem.is_type("unauthorized") or problem.is_type("malformed")):
             raise myhelper.AcmeError("Error: The CA refused the external account binding ({0}). Check EABKeyID "
                                      "and EABHMACKey in {1}: copy both exactly as your CA gave them.".format(
                                          problem.problem.get("detail"), config.filename))
