@@ -266,11 +266,6 @@ class Pebble:
         response.raise_for_status()
         return response.json()
 
-    def root_pem(self):
-        response = requests.get(self.management_url + "/roots/0", verify=self.ca_file, timeout=10)
-        response.raise_for_status()
-        return response.text
-
     def served_requests(self):
         """ The ACME requests Pebble has logged (one line per request it served) """
         with open(self.log_file, encoding="utf8", errors="replace") as f:
