@@ -1107,3 +1107,7 @@ def run(main):
         sys.stdout.flush()
         print("Interrupted.", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader piped the output into something that stopped reading (| head): not a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -318,3 +318,13 @@ def test_alternate_chains(tmp_path_factory, tmp_path):
         assert "There is no alternate chain 5" in result.stderr
     finally:
         server.stop()
+
+
+def test_output_piped_into_head_is_no_traceback(pebble, tmp_path):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    Reader(tmp_path, pebble)
+    result = subprocess.run("{0} {1} | head -1".format(sys.executable, os.path.join(ROOT, "get_directory.py")),
+                            shell=True, cwd=str(tmp_path), capture_output=True, text=True, timeout=60)
+    assert result.stdout.startswith("Calling endpoint: ") and "Traceback" not in result.stderr
