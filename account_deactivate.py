@@ -1,4 +1,4 @@
-""" Let's Encrypt ACME Version 2 Examples - Deactivate the account (Part 3)
+""" Let's Encrypt ACME Version 2 Examples - Deactivate the account (Part 3, package)
 
 Deactivation is permanent: the account can never be used again, by this key or any other, and
 the CA will not issue or renew with it. Certificates already issued stay valid. The script shows
@@ -6,11 +6,11 @@ the account and asks first (--yes for scripts).
 Reference: RFC 8555 §7.3.6 (Account Deactivation)
 
 HTTP exchanges:
-    GET  <ACMEDirectory>  ->  200, the directory
-    HEAD <newNonce>       ->  200, Replay-Nonce
-    POST <newAccount>     ->  200, Location: the account URL (onlyReturnExisting)
-    POST <account URL>    ->  200, the account (POST-as-GET)
-    POST <account URL>    ->  200, the account, now "deactivated"; payload {"status": "deactivated"}
+    1. GET  <ACMEDirectory>  ->  200, the directory
+    2. HEAD <newNonce>       ->  200, Replay-Nonce
+    3. POST <newAccount>     ->  200, Location: the account URL (onlyReturnExisting, "jwk")
+    4. POST <account URL>    ->  200, the account (POST-as-GET: payload "")
+    5. POST <account URL>    ->  200, the account, now "deactivated"; payload {"status": "deactivated"}
 
 acme.ini keys read: AccountKeyFile, ACMEDirectory, UserAgent, Language, CABundle, Timeout.
 Example:
@@ -22,10 +22,11 @@ import sys
 
 import helper
 import myhelper
+import transport
 
 
 def parse_args(argv):
-    parser = myhelper.make_parser(__doc__)
+    parser = helper.options(__doc__)
     parser.add_argument("--yes", action="store_true", help="deactivate without asking")
     return parser.parse_args(argv)
 
@@ -33,24 +34,39 @@ def parse_args(argv):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    config = myhelper.load_acme_config(args.config)
-    key = myhelper.load_account_key(config)
-    acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
+    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    key = helper.load_account_key(ini)
+    net = transport.Transport(ini, args.debug)
 
-    account_url = acme.find_account()
+    # 1. The directory; 2. the first nonce
+    directory = net.get_json(ini["ACMEDirectory"], "the directory")
+    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+
+    # 3. The account URL of this key ("jwk", onlyReturnExisting)
+    url = transport.url_field(directory, "newAccount", "the directory")
+    body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
+    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
+                    "looking up the account of this key")
+    account_url = transport.location(resp, "the account")
     print('Account URL:', account_url)
-    helper.print_account(acme.fetch(account_url, "the account"))
+
+    # 4. Show the account before the question (POST-as-GET, "kid")
+    body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "url": account_url}
+    resp = net.post(account_url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), "", key),
+                    "fetching the account")
+    helper.print_account(transport.json_object(resp, "the account"))
     print('')
-
     if not myhelper.Confirm('Deactivate this account permanently? It cannot be undone (y/n): ', args.yes):
-        raise myhelper.AcmeError('Cancelled: the account was not changed.')
+        sys.exit('Cancelled: the account was not changed.')
 
-    resp = acme.post(account_url, {"status": "deactivated"}, "deactivating the account")
+    # 5. {"status": "deactivated"} to the account URL
+    resp = net.post(account_url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"status": "deactivated"},
+                                                            key), "deactivating the account")
 
     print('Account deactivated.')
-    helper.print_account(myhelper.parse_json(resp))
+    helper.print_account(transport.json_object(resp, "the account"))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(myhelper.run(main))
+    sys.exit(helper.run(main))

@@ -1,15 +1,17 @@
-""" Let's Encrypt ACME Version 2 Examples - Update the account's contacts (Part 3)
+""" Let's Encrypt ACME Version 2 Examples - Update the account's contacts (Part 3, package)
 
 Replaces the account's contact list with Contacts from acme.ini, or with --contact values. Each
-contact is checked before anything is sent (mailto:, one address each). An empty list removes
-all contacts.
+contact is checked before anything is sent (mailto:, one address each). An empty list removes all
+contacts. The answer is compared with what was sent: Let's Encrypt keeps no contacts since 2025 and
+answers an update with the account unchanged, which this script says plainly.
 Reference: RFC 8555 §7.3.2 (Account Update)
 
 HTTP exchanges:
-    GET  <ACMEDirectory>  ->  200, the directory
-    HEAD <newNonce>       ->  200, Replay-Nonce
-    POST <newAccount>     ->  200, Location: the account URL (onlyReturnExisting)
-    POST <account URL>    ->  200, the updated account; payload {"contact": [...]}
+    1. GET  <ACMEDirectory>  ->  200, the directory
+    2. HEAD <newNonce>       ->  200, Replay-Nonce
+    3. POST <newAccount>     ->  200, Location: the account URL (onlyReturnExisting, "jwk")
+    4. POST <account URL>    ->  200, the account as the server now keeps it
+       protected: {"alg", "kid", "nonce", "url"}   payload: {"contact": [...]}
 
 acme.ini keys read: AccountKeyFile, Contacts, ACMEDirectory, UserAgent, Language, CABundle, Timeout.
 Example:
@@ -21,10 +23,11 @@ import sys
 
 import helper
 import myhelper
+import transport
 
 
 def parse_args(argv):
-    parser = myhelper.make_parser(__doc__)
+    parser = helper.options(__doc__)
     parser.add_argument("--contact", action="append", metavar="mailto:ADDRESS",
                         help="a contact URL (repeat for several); default: Contacts in acme.ini")
     return parser.parse_args(argv)
@@ -33,20 +36,38 @@ def parse_args(argv):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    config = myhelper.load_acme_config(args.config)
-    contacts = myhelper.check_contacts(args.contact, "--contact") if args.contact else config.contacts
-    key = myhelper.load_account_key(config)
-    acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
+    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    contacts = helper.check_contacts(args.contact, "--contact") if args.contact else ini["Contacts"]
+    key = helper.load_account_key(ini)
+    net = transport.Transport(ini, args.debug)
 
-    account_url = acme.find_account()
+    # 1. The directory; 2. the first nonce
+    directory = net.get_json(ini["ACMEDirectory"], "the directory")
+    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+
+    # 3. The account URL of this key ("jwk", onlyReturnExisting)
+    url = transport.url_field(directory, "newAccount", "the directory")
+    body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
+    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
+                    "looking up the account of this key")
+    account_url = transport.location(resp, "the account")
     print('Account URL:', account_url)
 
-    resp = acme.post(account_url, {"contact": contacts}, "updating the account's contacts")
+    # 4. POST the changed field to the account URL ("kid"); the answer is the account as kept now
+    body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "url": account_url}
+    resp = net.post(account_url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"contact": contacts}, key),
+                    "updating the account's contacts")
+    info = transport.json_object(resp, "the account")
 
-    print('Contacts sent:', contacts or "(none: all contacts removed)")
-    helper.print_account(myhelper.parse_json(resp))
+    print('Contacts sent:', contacts or "(none: remove all contacts)")
+    helper.print_account(info)
+    if info.get("contact", []) != contacts:
+        print('')
+        print('The CA did not store these contacts: its answer shows {0}. Let\'s Encrypt keeps no contacts since '
+              '2025 and ignores this update; other CAs may keep them.'.format(
+                  "none" if "contact" not in info else helper.cut(info["contact"])))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(myhelper.run(main))
+    sys.exit(helper.run(main))

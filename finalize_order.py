@@ -1,17 +1,18 @@
 """ Let's Encrypt ACME Version 2 Examples - Finalize the order (Part 5)
 
-Once every authorization is valid the order is "ready": send the CSR to its finalize URL. The
-server then issues the certificate ("processing", then "valid") and the order gains a
-"certificate" URL, which get_certificate.py downloads.
+Once every authorization is valid the order is "ready": send the CSR to its finalize URL. The CA
+then issues the certificate ("processing", then "valid") and the order gains a "certificate" URL,
+which get_certificate.py downloads. The CSR must name exactly the order's identifiers, and must
+not carry the account key (RFC 8555 §11.1): both are checked before anything is sent.
 Reference: RFC 8555 §7.4 (Applying for Certificate Issuance), §7.1.6 (Status Changes)
 
 HTTP exchanges:
-    GET  <ACMEDirectory>      ->  200, the directory
-    HEAD <newNonce>           ->  200, Replay-Nonce
-    POST <newAccount>         ->  200, Location: the account URL (onlyReturnExisting)
-    POST <order URL>          ->  200, the order, for its current status (POST-as-GET)
-    POST <finalize URL>       ->  200, the order; payload {"csr": base64url(CSR in DER)}
-    POST <order URL> ...      ->  200, polled until "valid" (honouring Retry-After)
+    1. GET  <ACMEDirectory>  ->  200, the directory
+    2. HEAD <newNonce>       ->  200, Replay-Nonce
+    3. POST <newAccount>     ->  200, Location: the account URL (onlyReturnExisting)
+    4. POST <order URL>      ->  200, the order, for its status (POST-as-GET, "kid")
+    5. POST <finalize URL>   ->  200, the order; payload {"csr": base64url(the CSR in DER)}
+    6. POST <order URL> ...  ->  200, polled (POST-as-GET) until valid or invalid, after Retry-After
 
 acme.ini keys read: AccountKeyFile, CSRFile, OrderFile, PollTimeout, ACMEDirectory, UserAgent,
 Language, CABundle, Timeout.
@@ -23,76 +24,92 @@ import sys
 
 from cryptography.hazmat.primitives import serialization
 
+import helper
 import myhelper
-from request_certificate import same_identifiers
+import transport
 
 
 def parse_args(argv):
-    parser = myhelper.make_parser(__doc__)
+    parser = helper.options(__doc__)
     parser.add_argument("--csr", help="CSR file (default: CSRFile in acme.ini)")
     return parser.parse_args(argv)
-
-
-def check_csr(csr, order, config):
-    """ RFC 8555 §7.4 and §11.1: the CSR names exactly the order's identifiers, and not with the account key """
-    identifiers = [myhelper.make_identifier(name) for name in myhelper.get_domains_from_csr(csr)]
-    if not same_identifiers(order, identifiers):
-        raise myhelper.AcmeError("Error: The CSR names {0}, but the order is for {1}. Use the CSR the order was "
-                                 "made from, or make a new order.".format(
-                                     [i["value"] for i in identifiers],
-                                     [i.get("value") for i in order.get("identifiers") or []]))
-    myhelper.check_not_account_key(myhelper.csr_public_jwk(csr), config)
-
-
-def finalize(acme, order_url, order, csr):
-    """ Send the CSR unless the order is past that, then poll the order until it is valid
-
-    The server decides whether the order is ready: one whose challenges are not done yet gets an
-    orderNotReady error back.
-    """
-    wait = None
-    if order.get("status") in ("pending", "ready"):
-        der = csr.public_bytes(serialization.Encoding.DER)
-        response = acme.post(order["finalize"], {"csr": myhelper.b64(der)}, "finalizing the order")
-        order = myhelper.parse_json(response)
-        wait = myhelper.retry_after_seconds(response)
-    if order.get("status") not in ("valid", "invalid"):
-        # "processing": the CA is issuing; give it the time it asks for, or a moment, before looking
-        order = acme.poll(order_url, ("valid", "invalid"), "the order",
-                          first_wait=myhelper.FIRST_POLL_WAIT if wait is None else wait)
-    if order.get("status") != "valid":
-        problem = order.get("error")
-        detail = ("\n" + "\n".join(myhelper.format_problem(problem))) if isinstance(problem, dict) else ""
-        raise myhelper.AcmeError("Error: The order is {0!r}: no certificate will be issued for it. Create a new "
-                                 "order: python request_certificate.py{1}".format(order.get("status"), detail))
-    return order
 
 
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    config = myhelper.load_acme_config(args.config)
-    order_url, _saved = myhelper.load_order(config)
-    csr = myhelper.load_csr(args.csr or config.path("CSRFile"))
-    key = myhelper.load_account_key(config)
-    acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
+    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    order_url, saved = helper.load_order(ini)
+    csr_file = args.csr or ini["CSRFile"] or sys.exit("Error: Set CSRFile in acme.ini, or pass --csr FILE.")
+    csr = myhelper.load_csr(csr_file)
+    key = helper.load_account_key(ini)
+    net = transport.Transport(ini, args.debug)
 
-    print('Account URL:', acme.find_account())
-    order = acme.fetch(order_url, "the order")
-    print('Order status:', order.get("status"))
-    if order.get("status") == "pending":
-        raise myhelper.AcmeError("Error: The order is still pending: answer its challenges first "
-                                 "(http01_challenge.py or dns01_challenge.py).")
-    check_csr(csr, order, config)
+    # 1. The directory; 2. the first nonce
+    directory = net.get_json(ini["ACMEDirectory"], "the directory")
+    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
 
-    order = finalize(acme, order_url, order, csr)
-    myhelper.save_order(config, order_url, order)
+    # 3. The account URL of this key ("jwk", onlyReturnExisting)
+    url = transport.url_field(directory, "newAccount", "the directory")
+    body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
+    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
+                    "looking up the account of this key")
+    account_url = transport.location(resp, "the account")
+    print('Account URL:', account_url)
 
-    print('Order status:', order["status"])
-    print('Certificate URL:', order.get("certificate"))
-    print('Next: python get_certificate.py')
+    def signed(url, payload):
+        """ Every request from here on: "kid" names the account """
+        return lambda nonce: myhelper.jws({"alg": myhelper.get_alg(key), "kid": account_url, "nonce": nonce,
+                                           "url": url}, payload, key)
+
+    # 4. The order as it is now
+    order = transport.json_object(net.post(order_url, signed(order_url, ""), "fetching the order"), "the order")
+    status = first_status = transport.field(order, "status", str, "the order")
+    print('Order status:', helper.cut(status, 100))
+    if status == "pending":
+        sys.exit("Error: The order is still pending: answer its challenges first ({0} or {1}).".format(
+            helper.command(args, "http01_challenge.py"), helper.command(args, "dns01_challenge.py")))
+
+    wait = transport.FIRST_POLL
+    if status == "ready":
+        # The CSR names exactly the order's identifiers (§7.4), and never with the account key (§11.1)
+        names = sorted(myhelper.get_domains_from_csr(csr))
+        ordered = sorted(transport.field(i, "value", str, "an identifier of the order").lower()
+                         for i in transport.field(order, "identifiers", list, "the order") if isinstance(i, dict))
+        if names != ordered:
+            sys.exit("Error: The CSR names {0}, but the order is for {1}. Use the CSR the order was made from, or "
+                     "make a new order.".format(", ".join(names), helper.cut(", ".join(ordered), 1000)))
+        if not myhelper.certificate_problems(csr, key, []):          # no problem: the CSR has the account key
+            sys.exit("Error: The CSR carries the account key. Never reuse the account key in a certificate (RFC "
+                     "8555 §11.1): {0}".format(helper.command(args, "make_certificate_key.py")))
+
+        # 5. POST the CSR (DER, base64url) to the finalize URL
+        url = transport.url_field(order, "finalize", "the order")
+        der = csr.public_bytes(serialization.Encoding.DER)
+        resp = net.post(url, signed(url, {"csr": myhelper.b64(der)}), "finalizing the order")
+        order = transport.json_object(resp, "the order")
+        status = transport.field(order, "status", str, "the order")
+        asked = transport.retry_after(resp)
+        wait = transport.FIRST_POLL if asked is None else asked
+
+    # 6. "processing": the CA is issuing; look again after its Retry-After, or a moment
+    if status not in ("valid", "invalid"):
+        order = net.poll(order_url, signed(order_url, ""), ("valid", "invalid"), "the order", first_wait=wait)
+        status = order["status"]
+    if status != "valid":
+        problem = order.get("error")
+        detail = ("\n" + "\n".join(myhelper.format_problem(problem))) if isinstance(problem, dict) else ""
+        sys.exit("Error: The order is {0!r}: no certificate will be issued for it. Create a new order: {1}{2}".format(
+            helper.cut(status, 100), helper.command(args, "request_certificate.py"), detail))
+    certificate_url = transport.url_field(order, "certificate", "the order")
+    helper.save_order(ini, order_url, order)
+
+    if status != first_status:
+        print('Order status:', status)
+    print('Certificate URL:', certificate_url)
+    print('Next:', helper.command(args, "get_certificate.py"))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(myhelper.run(main))
+    sys.exit(helper.run(main))

@@ -1,18 +1,21 @@
 """ Let's Encrypt ACME Version 2 Examples - Get Account Information (Part 3)
 
 This example finds the account of the key in AccountKeyFile and prints what the server keeps
-about it.
-Reference: RFC 8555 §7.3.1 (Finding an Account URL Given a Key), §6.3 (POST-as-GET), §7.1.2
-(Account Objects)
+about it. As in the article, both kinds of JWS header are built here: "jwk" (the key itself) to
+find the account, then "kid" (the account URL) for every request after that.
+Reference: RFC 8555 §7.3.1 (Finding an Account URL Given a Key), §6.2 (kid), §6.3 (POST-as-GET),
+§7.1.2 (Account Objects)
 
 HTTP exchanges:
-    GET  <ACMEDirectory>  ->  200, the directory
-    HEAD <newNonce>       ->  200, Replay-Nonce
-    POST <newAccount>     ->  200, Location: the account URL   (payload {"onlyReturnExisting": true})
-    POST <account URL>    ->  200, the account object           (POST-as-GET: payload "")
+    1. GET  <ACMEDirectory>  ->  200, the directory
+    2. HEAD <newNonce>       ->  200, Replay-Nonce
+    3. POST <newAccount>     ->  200, Location: the account URL
+       protected: {"alg", "jwk", "nonce", "url"}   payload: {"onlyReturnExisting": true}
+    4. POST <account URL>    ->  200, the account object
+       protected: {"alg", "kid": <account URL>, "nonce", "url"}   payload: "" (POST-as-GET)
 
-Today's Let's Encrypt returns only "status" (and "key", "orders"...); id, contact, initialIp and
-createdAt are printed when the server sends them. --debug prints the whole account object.
+Let's Encrypt returns only key, createdAt and status today: ID, Contact and Initial IP print
+"(not returned by the server)". --debug prints the whole account object.
 
 acme.ini keys read: AccountKeyFile, ACMEDirectory, UserAgent, Language, CABundle, Timeout.
 Example:
@@ -24,20 +27,34 @@ import sys
 
 import helper
 import myhelper
+import transport
 
 
 def main(argv=None):
     """ Main Program Function """
-    args = myhelper.make_parser(__doc__).parse_args(argv)
-    config = myhelper.load_acme_config(args.config)
-    key = myhelper.load_account_key(config)
-    acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
+    args = helper.options(__doc__).parse_args(argv)
+    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    key = helper.load_account_key(ini)
+    net = transport.Transport(ini, args.debug)
 
-    account_url = acme.find_account()
+    # 1. The directory; 2. the first nonce
+    directory = net.get_json(ini["ACMEDirectory"], "the directory")
+    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+
+    # 3. The account URL of this key: newAccount with onlyReturnExisting, the key itself in "jwk"
+    url = transport.url_field(directory, "newAccount", "the directory")
+    body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
+    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
+                    "looking up the account of this key")
+    account_url = transport.location(resp, "the account")
     print('Account URL:', account_url)
 
-    resp = acme.post_as_get(account_url, "fetching the account")
-    info = myhelper.parse_json(resp)
+    # 4. The account itself: from now on "kid" (the account URL) replaces "jwk", and fetching a
+    #    resource is a POST-as-GET, whose payload is the empty string
+    body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "url": account_url}
+    resp = net.post(account_url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), "", key),
+                    "fetching the account")
+    info = transport.json_object(resp, "the account")
 
     if args.debug:
         print('')
@@ -51,4 +68,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(myhelper.run(main))
+    sys.exit(helper.run(main))

@@ -2,20 +2,22 @@
 
 The certificate of a valid order is fetched with POST-as-GET, as a PEM chain: your certificate
 first, then the intermediate(s). A CA may offer other chains (to other roots) in Link headers with
-rel="alternate"; --alternate N picks one. The chain is checked (only CERTIFICATE blocks, RFC 8555
-§11.4) and written to ChainFile atomically: an older certificate there is never left half-replaced.
+rel="alternate"; --alternate N picks one. Before anything is written, the chain is checked: only
+CERTIFICATE blocks that all parse (RFC 8555 §11.4), and a first certificate for the key of the CSR
+and for every name of the order. ChainFile is then replaced atomically; the previous one is kept as
+ChainFile.bak. On any failure ChainFile stays as it was.
 Reference: RFC 8555 §7.4.2 (Downloading the Certificate)
 
 HTTP exchanges:
-    GET  <ACMEDirectory>       ->  200, the directory
-    HEAD <newNonce>            ->  200, Replay-Nonce
-    POST <newAccount>          ->  200, Location: the account URL (onlyReturnExisting)
-    POST <order URL>           ->  200, the order, for its "certificate" URL (POST-as-GET)
-    POST <certificate URL>     ->  200, the PEM chain (POST-as-GET,
-                                   Accept: application/pem-certificate-chain)
+    1. GET  <ACMEDirectory>      ->  200, the directory
+    2. HEAD <newNonce>           ->  200, Replay-Nonce
+    3. POST <newAccount>         ->  200, Location: the account URL (onlyReturnExisting)
+    4. POST <order URL>          ->  200, the order, for its "certificate" URL (POST-as-GET, "kid")
+    5. POST <certificate URL>    ->  200, the PEM chain (POST-as-GET,
+                                     Accept: application/pem-certificate-chain)
 
-acme.ini keys read: AccountKeyFile, OrderFile, ChainFile, ACMEDirectory, UserAgent, Language,
-CABundle, Timeout.
+acme.ini keys read: AccountKeyFile, OrderFile, CSRFile, ChainFile, ACMEDirectory, UserAgent,
+Language, CABundle, Timeout.
 Example:
     python get_certificate.py
     python get_certificate.py --alternate 1     # the first alternate chain
@@ -23,50 +25,33 @@ Example:
 
 import sys
 
-import requests
-
+import helper
 import myhelper
+import transport
 
 PEM_CHAIN = {"Accept": "application/pem-certificate-chain"}
 
 
 def parse_args(argv):
-    parser = myhelper.make_parser(__doc__)
+    parser = helper.options(__doc__)
     parser.add_argument("--alternate", type=int, default=0, metavar="N",
                         help="download alternate chain N (1, 2, ...) instead of the default one")
+    parser.add_argument("--csr", help="the CSR of the order, to check the certificate (default: CSRFile)")
     return parser.parse_args(argv)
 
 
-def alternate_links(response):
-    """ The URLs of Link: <...>;rel="alternate" headers """
-    links = requests.utils.parse_header_links(response.headers.get("Link", ""))
-    return [link["url"] for link in links if link.get("rel") == "alternate"]
-
-
-def download_certificate(acme, url, alternate=0):
-    """ POST-as-GET the chain (or alternate N); returns (PEM text, certificates, alternate URLs) """
-    response = acme.post_as_get(url, "downloading the certificate", headers=PEM_CHAIN)
-    alternates = alternate_links(response)
-    if alternate:
-        if alternate > len(alternates):
-            raise myhelper.AcmeError("Error: There is no alternate chain {0}: the server offers {1}."
-                                     .format(alternate, len(alternates)))
-        response = acme.post_as_get(alternates[alternate - 1], "downloading an alternate chain", headers=PEM_CHAIN)
-    return response.text, myhelper.parse_pem_chain(response.text), alternates
-
-
 def describe(certs):
-    """ Print what the certificate says: subject, names, issuer, validity """
+    """ What the certificate says: subject, names, issuer, serial, validity """
     from cryptography import x509
     cert = certs[0]
     try:
-        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names = ", ".join(str(n.value) for n in names)
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = ", ".join(str(n.value) for n in san)
     except x509.ExtensionNotFound:
         names = "(none)"
-    print('Subject:   ', cert.subject.rfc4514_string() or "(empty)")
-    print('Names:     ', names)
-    print('Issuer:    ', cert.issuer.rfc4514_string())
+    print('Subject:   ', helper.cut(cert.subject.rfc4514_string() or "(empty)", 500))
+    print('Names:     ', helper.cut(names))
+    print('Issuer:    ', helper.cut(cert.issuer.rfc4514_string(), 500))
     print('Serial:    ', format(cert.serial_number, "x"))
     print('Not Before:', cert.not_valid_before_utc)
     print('Not After: ', cert.not_valid_after_utc)
@@ -76,27 +61,66 @@ def describe(certs):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    config = myhelper.load_acme_config(args.config)
-    order_url, _saved = myhelper.load_order(config)
-    chain_file = config.path("ChainFile")
-    key = myhelper.load_account_key(config)
-    acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
+    ini = helper.settings(myhelper.load_acme_config(args.config), args.config,
+                          ["ACMEDirectory", "AccountKeyFile", "ChainFile"])
+    order_url, saved = helper.load_order(ini)
+    csr_file = args.csr or ini["CSRFile"] or sys.exit("Error: Set CSRFile in acme.ini, or pass --csr FILE.")
+    csr = myhelper.load_csr(csr_file)          # to check the certificate's key
+    key = helper.load_account_key(ini)
+    net = transport.Transport(ini, args.debug)
 
-    print('Account URL:', acme.find_account())
-    order = acme.fetch(order_url, "the order")
-    if order.get("status") != "valid" or not order.get("certificate"):
-        raise myhelper.AcmeError("Error: The order is {0!r} and has no certificate yet: run "
-                                 "python finalize_order.py first.".format(order.get("status")))
+    # 1. The directory; 2. the first nonce
+    directory = net.get_json(ini["ACMEDirectory"], "the directory")
+    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
 
-    text, certs, alternates = download_certificate(acme, order["certificate"], args.alternate)
-    for number, url in enumerate(alternates, 1):
-        print('Alternate chain {0}: {1}'.format(number, url))
-    myhelper.write_file_atomic(chain_file, text.encode("ascii"))
+    # 3. The account URL of this key ("jwk", onlyReturnExisting)
+    url = transport.url_field(directory, "newAccount", "the directory")
+    body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
+    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
+                    "looking up the account of this key")
+    account_url = transport.location(resp, "the account")
+    print('Account URL:', account_url)
 
-    print('Saved the certificate chain to', chain_file)
+    def signed(url, payload):
+        """ Every request from here on: "kid" names the account """
+        return lambda nonce: myhelper.jws({"alg": myhelper.get_alg(key), "kid": account_url, "nonce": nonce,
+                                           "url": url}, payload, key)
+
+    # 4. The order: valid, with the certificate URL
+    order = transport.json_object(net.post(order_url, signed(order_url, ""), "fetching the order"), "the order")
+    status = transport.field(order, "status", str, "the order")
+    if status != "valid" or "certificate" not in order:
+        sys.exit("Error: The order is {0!r} and has no certificate yet: run {1} first.".format(
+            helper.cut(status, 100), helper.command(args, "finalize_order.py")))
+
+    # 5. The chain (POST-as-GET); alternate chains are named in Link headers
+    url = transport.url_field(order, "certificate", "the order")
+    resp = net.post(url, signed(url, ""), "downloading the certificate", headers=PEM_CHAIN)
+    alternates = transport.links(resp, "alternate")
+    for number, alternate in enumerate(alternates, 1):
+        print('Alternate chain {0}: {1}'.format(number, alternate))
+    if args.alternate:
+        if not 0 < args.alternate <= len(alternates):
+            sys.exit("Error: There is no alternate chain {0}: the server offers {1}.".format(args.alternate,
+                                                                                             len(alternates)))
+        url = alternates[args.alternate - 1]
+        resp = net.post(url, signed(url, ""), "downloading alternate chain {0}".format(args.alternate),
+                        headers=PEM_CHAIN)
+    certs = transport.pem_chain(resp, "the certificate")
+
+    # Nothing is saved unless the certificate is for the key of the CSR and every name of the order
+    problems = myhelper.certificate_problems(certs[0], csr, helper.order_names(saved))
+    if problems:
+        sys.exit("Error: The certificate from {0} does not fit the order: {1}. It was not saved; {2} is unchanged."
+                 .format(url, "; ".join(problems), ini["ChainFile"]))
+    backup = helper.write_file(ini["ChainFile"], resp.content, backup=True)
+
+    print('Saved the certificate chain to', ini["ChainFile"])
+    if backup:
+        print('The previous chain was kept in', backup)
     describe(certs)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(myhelper.run(main))
+    sys.exit(helper.run(main))

@@ -2,14 +2,17 @@
 
 Each name in an order has an authorization: proof that you control the name. The server offers
 challenges to prove it; completing one of them is enough. This step prints them all, with the key
-authorization each needs (token "." account key thumbprint), and for dns-01 the TXT record.
+authorization each needs (token "." account key thumbprint), and for dns-01 the TXT record. A
+challenge type these examples do not know (new ones appear, some without a token) is listed and
+skipped.
 Reference: RFC 8555 §7.5 (Identifier Authorization), §8.1 (Key Authorizations), §8.3, §8.4
 
 HTTP exchanges:
-    GET  <ACMEDirectory>            ->  200, the directory
-    HEAD <newNonce>                 ->  200, Replay-Nonce
-    POST <newAccount>               ->  200, Location: the account URL (onlyReturnExisting)
-    POST <authorization URL> (each) ->  200, the authorization and its challenges (POST-as-GET)
+    1. GET  <ACMEDirectory>                 ->  200, the directory
+    2. HEAD <newNonce>                      ->  200, Replay-Nonce
+    3. POST <newAccount>                    ->  200, Location: the account URL (onlyReturnExisting)
+    4. POST <authorization URL> (each name) ->  200, the authorization and its challenges
+       protected: {"alg", "kid", "nonce", "url"}   payload: "" (POST-as-GET)
 
 acme.ini keys read: AccountKeyFile, OrderFile, ACMEDirectory, UserAgent, Language, CABundle, Timeout.
 Example:
@@ -19,44 +22,66 @@ Example:
 
 import sys
 
+import helper
 import myhelper
+import transport
 
-
-def dns01_record_name(name):
-    """ RFC 8555 §8.4: the TXT record lives at _acme-challenge.<name>; a wildcard's "*." is dropped """
-    return "_acme-challenge." + (name[2:] if name.startswith("*.") else name)
+KNOWN = ("http-01", "dns-01", "tls-alpn-01")
 
 
 def main(argv=None):
     """ Main Program Function """
-    args = myhelper.make_parser(__doc__).parse_args(argv)
-    config = myhelper.load_acme_config(args.config)
-    order_url, order = myhelper.load_order(config)
-    key = myhelper.load_account_key(config)
-    acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
+    args = helper.options(__doc__).parse_args(argv)
+    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    order_url, order = helper.load_order(ini)
+    names = helper.order_names(order)
+    key = helper.load_account_key(ini)
     jwk = myhelper.get_jwk(key)
+    net = transport.Transport(ini, args.debug)
 
-    print('Account URL:', acme.find_account())
+    # 1. The directory; 2. the first nonce
+    directory = net.get_json(ini["ACMEDirectory"], "the directory")
+    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+
+    # 3. The account URL of this key ("jwk", onlyReturnExisting)
+    url = transport.url_field(directory, "newAccount", "the directory")
+    body_top = {"alg": myhelper.get_alg(key), "jwk": jwk, "url": url}
+    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
+                    "looking up the account of this key")
+    account_url = transport.location(resp, "the account")
+    print('Account URL:', account_url)
     print('Order Location:', order_url)
-    for url in order.get("authorizations") or []:
-        authz = acme.fetch(url, "an authorization")
-        name = myhelper.authz_name(authz)
+
+    # 4. Each authorization, POST-as-GET as the account ("kid")
+    for authz_url in order["authorizations"]:
+        body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "url": authz_url}
+        resp = net.post(authz_url, lambda nonce, top=body_top: myhelper.jws(dict(top, nonce=nonce), "", key),
+                        "fetching an authorization")
+        authz = transport.json_object(resp, "the authorization")
+        name = transport.authz_name(authz, names)
+        status = transport.field(authz, "status", str, "the authorization of " + name)
         print('')
-        print('Authorization: {0}'.format(url))
+        print('Authorization: {0}'.format(authz_url))
         print('Identifier:    {0}'.format(name))
-        print('Status:        {0}'.format(authz.get("status")))
-        if authz.get("status") == "valid":
+        print('Status:        {0}'.format(helper.cut(status, 100)))
+        if status == "valid":
             print('               already valid: nothing to do for this name')
             continue
-        for challenge in authz.get("challenges") or []:
-            token = myhelper.check_token(challenge.get("token", ""))
+        for challenge in transport.field(authz, "challenges", list, "the authorization of " + name):
+            kind = challenge.get("type") if isinstance(challenge, dict) else None
+            if kind not in KNOWN:
+                print('  Challenge: {0} (a type these examples do not know: skipped)'.format(helper.cut(kind, 100)))
+                continue
+            what = "the {0} challenge for {1}".format(kind, name)
+            token = transport.token(challenge, what)
             key_auth = myhelper.key_authorization(token, jwk)
-            print('  Challenge: {0} ({1})'.format(challenge.get("type"), challenge.get("status")))
-            lines = [('URL', challenge.get("url")), ('Token', token), ('Key authorization', key_auth)]
-            if challenge.get("type") == "http-01":
+            print('  Challenge: {0} ({1})'.format(kind, helper.cut(challenge.get("status"), 100)))
+            lines = [('URL', transport.url_field(challenge, "url", what)), ('Token', token),
+                     ('Key authorization', key_auth)]
+            if kind == "http-01":
                 lines.append(('Serve it at', 'http://{0}/.well-known/acme-challenge/{1}'.format(name, token)))
-            if challenge.get("type") == "dns-01":
-                lines.append(('TXT record', dns01_record_name(name)))
+            if kind == "dns-01":
+                lines.append(('TXT record', "_acme-challenge." + name.replace("*.", "", 1)))
                 lines.append(('TXT value', myhelper.dns01_txt_value(key_auth)))
             for label, value in lines:
                 print('    {0:<19}{1}'.format(label + ':', value))
@@ -64,4 +89,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(myhelper.run(main))
+    sys.exit(helper.run(main))

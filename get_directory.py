@@ -1,10 +1,12 @@
 """ Let's Encrypt ACME Version 2 Examples - Get Directory (Part 3)
 
-This example will call the ACME API directory and display the returned data.
+This example will call the ACME API directory and display the returned data: the URLs of every
+other endpoint, and "meta" (terms of service, website, CAA identities, and the certificate profiles
+the CA offers). Ignore keys you do not know: Let's Encrypt adds a random one on purpose.
 Reference: RFC 8555 §7.1.1 (Directory)
 
 HTTP exchange:
-    GET <ACMEDirectory>  ->  200, a JSON object of endpoint URLs and "meta"
+    1. GET <ACMEDirectory>  ->  200, a JSON object of endpoint URLs and "meta"
 
 acme.ini keys read: ACMEDirectory, UserAgent, Language, CABundle, Timeout.
 Example:
@@ -16,16 +18,18 @@ import sys
 
 import helper
 import myhelper
+import transport
 
 
 def main(argv=None):
     """ Main Program Function """
-    args = myhelper.make_parser(__doc__).parse_args(argv)
-    config = myhelper.load_acme_config(args.config)
-    acme = myhelper.AcmeSession(config, debug=args.debug)
+    args = helper.options(__doc__).parse_args(argv)
+    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory"])
+    net = transport.Transport(ini, args.debug)
 
-    # GET the directory; myhelper checks that the answer is a JSON object
-    directory = acme.get_directory()
+    # 1. GET the directory. The output should be JSON; if not, something is wrong
+    directory = net.get(ini["ACMEDirectory"], "getting the ACME directory")
+    acme_config = transport.json_object(directory, "the directory")
 
     print('')
     print('Returned Data:')
@@ -35,9 +39,9 @@ def main(argv=None):
     print('')
     print('Formatted JSON:')
     print('****************************************')
-    helper.print_dict(acme.directory, 0)
+    helper.print_dict(acme_config, 0)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(myhelper.run(main))
+    sys.exit(helper.run(main))

@@ -1,12 +1,12 @@
 """ Let's Encrypt ACME Version 2 Examples - Get Nonce (Part 3)
 
 Every signed ACME request carries a fresh nonce from the server, against replay attacks. The first
-one comes from the newNonce endpoint; after that, each response brings the next in "Replay-Nonce".
+one comes from the newNonce endpoint; after that, each answer brings the next in "Replay-Nonce".
 Reference: RFC 8555 §7.2 (Getting a Nonce), §6.5 (Replay Protection)
 
 HTTP exchanges:
-    GET  <ACMEDirectory>  ->  200, the directory (for the newNonce URL)
-    HEAD <newNonce>       ->  200, the nonce in the Replay-Nonce header
+    1. GET  <ACMEDirectory>  ->  200, the directory (for the newNonce URL)
+    2. HEAD <newNonce>       ->  200, the nonce in the Replay-Nonce header
 
 acme.ini keys read: ACMEDirectory, UserAgent, Language, CABundle, Timeout.
 Example:
@@ -15,30 +15,35 @@ Example:
 
 import sys
 
+import helper
 import myhelper
+import transport
 
 
 def main(argv=None):
     """ Main Program Function """
-    args = myhelper.make_parser(__doc__).parse_args(argv)
-    config = myhelper.load_acme_config(args.config)
-    acme = myhelper.AcmeSession(config, debug=args.debug)
+    args = helper.options(__doc__).parse_args(argv)
+    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory"])
+    net = transport.Transport(ini, args.debug)
 
-    # HEAD newNonce (the directory is fetched first, for its URL)
-    resp = acme.new_nonce()
+    # 1. The directory, for the URL of newNonce
+    directory = net.get_json(ini["ACMEDirectory"], "the directory")
 
-    print('')
+    # 2. HEAD newNonce: the nonce comes in the Replay-Nonce header
+    resp = net.head(transport.url_field(directory, "newNonce", "the directory"), "getting a nonce")
+    nonce = transport.header(resp, "Replay-Nonce", "getting a nonce")
+
     print('Returned Headers:')
     print('****************************************')
     for name, value in resp.headers.items():
-        print('{0}: {1}'.format(name, value))
+        print('{0}: {1}'.format(name, helper.cut(value)))
 
     print('')
     print('Returned Nonce Value:')
     print('****************************************')
-    print('Nonce:', resp.headers['Replay-Nonce'])
+    print('Nonce:', helper.cut(nonce))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(myhelper.run(main))
+    sys.exit(helper.run(main))

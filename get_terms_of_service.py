@@ -5,7 +5,7 @@ The directory's "meta" object may name the CA's terms of service; a new account 
 Reference: RFC 8555 §7.1.1 (Directory, "meta.termsOfService")
 
 HTTP exchange:
-    GET <ACMEDirectory>  ->  200, the directory; its meta.termsOfService is printed
+    1. GET <ACMEDirectory>  ->  200, the directory; its meta.termsOfService is printed
 
 acme.ini keys read: ACMEDirectory, UserAgent, Language, CABundle, Timeout.
 Example:
@@ -14,24 +14,26 @@ Example:
 
 import sys
 
+import helper
 import myhelper
+import transport
 
 
 def main(argv=None):
     """ Main Program Function """
-    args = myhelper.make_parser(__doc__).parse_args(argv)
-    config = myhelper.load_acme_config(args.config)
-    acme = myhelper.AcmeSession(config, debug=args.debug)
+    args = helper.options(__doc__).parse_args(argv)
+    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory"])
+    net = transport.Transport(ini, args.debug)
 
-    terms = acme.meta.get("termsOfService")
+    # 1. The directory; "meta" and its "termsOfService" are both optional
+    directory = net.get_json(ini["ACMEDirectory"], "the directory")
+    meta = transport.field(directory, "meta", dict, "the directory", default={})
+    terms = transport.field(meta, "termsOfService", str, "the directory's meta", default="")
 
     print('')
-    if terms:
-        print('Terms of Service:', terms)
-    else:
-        print('Terms of Service: (this server publishes none)')
+    print('Terms of Service:', helper.cut(terms) or "(this server publishes none)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(myhelper.run(main))
+    sys.exit(helper.run(main))

@@ -1,14 +1,53 @@
-""" Let's Encrypt ACME Version 2 Examples - printing helpers (as in the original package)
+""" Let's Encrypt ACME Version 2 Examples - printing, and the frame every script runs in
 
-print_dict prints a JSON object the way the article shows it: one "key: value" per line,
-a nested object as "key:" followed by its items indented four spaces per level.
+print_dict prints a JSON object the way the article shows it: one "key: value" per line, a nested
+object as "key:" followed by its items indented four spaces per level (as in the original package).
+
+The rest is the frame around every script, so that the scripts themselves can tell their story:
+- settings(): the values of acme.ini, checked (https URL, numbers, contacts, file names);
+- text from the server reaches the terminal with its control characters escaped (an ESC sequence
+  could set the window title or clear the screen), and one value is cut at 2,000 characters;
+- options(): --config FILE and --debug, and a usage error that exits 1 like every other failure;
+- run(main): one message on stderr and exit 1 on failure, 130 on Ctrl-C, never a traceback for
+  what a user or a server can cause; output piped into `head` stops quietly while the work goes on.
 """
+
+import argparse
+import difflib
+import json
+import os
+import re
+import sys
+import tempfile
+
+import myhelper
+
+LONGEST_VALUE = 2000
+STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+# C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides
+CONTROL = {c: "\\x{0:02x}".format(c) for c in list(range(0x20)) + list(range(0x7f, 0xa0)) if c not in (9, 10)}
+CONTROL.update({c: "\\u{0:04x}".format(c) for c in list(range(0x202a, 0x202f)) + list(range(0x2066, 0x206a))})
+
+
+class AcmeError(Exception):
+    """ A failure the user can do something about; str() is the whole message """
 
 
 def get_indent(indent):
     """ Return the indentation for a nesting level: four spaces a level, 0 to 10 levels """
     indent = max(0, min(indent, 10))
     return "    " * indent
+
+
+def cut(value, limit=LONGEST_VALUE):
+    """ A value as text, cut with a note when it is longer than limit characters
+
+    >>> cut("x" * 2005)[-36:]
+    'xxx... (cut: 2005 characters in all)'
+    """
+    text = str(value)
+    return text if len(text) <= limit else "{0}... (cut: {1} characters in all)".format(text[:limit], len(text))
 
 
 def print_dict(arg, indent=0):
@@ -21,14 +60,24 @@ def print_dict(arg, indent=0):
     """
     for key, value in arg.items():
         if isinstance(value, dict):
-            print(get_indent(indent) + str(key) + ":")
+            print(get_indent(indent) + cut(key) + ":")
             print_dict(value, indent + 1)
         else:
-            print(get_indent(indent) + str(key) + ": " + str(value))
+            print(get_indent(indent) + cut(key) + ": " + cut(value))
 
 
 ACCOUNT_FIELDS = (("ID:        ", "id"), ("Contact:   ", "contact"), ("Initial IP:", "initialIp"),
                   ("Created At:", "createdAt"), ("Status:   ", "status"))
+
+
+def challenge_errors(authz):
+    """ The problem documents of an authorization's failed challenges, as indented lines after a newline """
+    lines = []
+    for challenge in authz.get("challenges") if isinstance(authz.get("challenges"), list) else []:
+        if isinstance(challenge, dict) and isinstance(challenge.get("error"), dict):
+            lines.append("{0} challenge:".format(cut(challenge.get("type"), 50)))
+            lines += ["  " + line for line in myhelper.format_problem(challenge["error"])]
+    return ("\n" + "\n".join(lines[:100])) if lines else ""
 
 
 def print_account(info):
@@ -39,4 +88,263 @@ def print_account(info):
     """
     print('')
     for label, field in ACCOUNT_FIELDS:
-        print(label, info.get(field, "(not returned by the server)"))
+        print(label, cut(info[field]) if field in info else "(not returned by the server)")
+
+
+SETTINGS = {  # every key of [acme-neoprime], and its default
+    "ACMEDirectory": "", "AccountKeyFile": "", "Contacts": "", "UserAgent": "neoprime.io-acme-client/1.0",
+    "Language": "en", "CABundle": "", "Timeout": "30", "PollTimeout": "120", "EABKeyID": "", "EABHMACKey": "",
+    "CertificateKeyFile": "", "CSRFile": "", "OrderFile": "order.json", "ChainFile": "", "Profile": "",
+    "Challenge": "http-01", "HTTPPort": "80", "HTTPBind": "", "Webroot": "", "DNSHook": "", "DNSResolver": "",
+    "DNSWait": "30", "AlibabaRegion": "cn-hangzhou", "AlibabaDNSEndpoint": "", "AlibabaCDNEndpoint": "",
+    "AlibabaAPIGatewayEndpoint": ""}
+FILES = ("AccountKeyFile", "CertificateKeyFile", "CSRFile", "OrderFile", "ChainFile", "CABundle", "Webroot")
+NUMBERS = {"Timeout": (0.1, 3600), "PollTimeout": (1, 86400), "DNSWait": (0, 3600), "HTTPPort": (1, 65535)}
+
+
+def settings(config, filename="acme.ini", required=()):
+    """ The values of [acme-neoprime] (myhelper.load_acme_config), checked: a dict with every key of
+    SETTINGS. File names become relative to the ini file's folder, numbers numbers, Contacts a checked
+    list; a key in required must not be empty; an unknown key is a warning that names the closest one.
+    """
+    section, known = config["acme-neoprime"], {key.lower(): key for key in SETTINGS}
+    for key in section:
+        if key not in known:
+            guess = difflib.get_close_matches(key, known, 1, 0.7)
+            print("Warning: {0} has an unknown key {1!r}; it is ignored.{2}".format(
+                filename, key, " Did you mean {0}?".format(known[guess[0]]) if guess else ""), file=sys.stderr)
+    ini = {key: section.get(key, "").strip() or default for key, default in SETTINGS.items()}
+    for key in required:
+        if not ini[key]:
+            raise AcmeError("Error: {0} has no {1} in [acme-neoprime]. Add it, as in the acme.ini of these "
+                            "examples.".format(filename, key))
+    folder = os.path.dirname(os.path.abspath(filename))
+    for key in FILES:
+        if ini[key] and folder != os.getcwd():
+            ini[key] = os.path.join(folder, os.path.expanduser(ini[key]))
+    if not re.match(r"https://[^/?#\s]+", ini["ACMEDirectory"]) and "ACMEDirectory" in required:
+        raise AcmeError("Error: ACMEDirectory in {0} is not an https:// URL: {1!r}. ACME runs over HTTPS only "
+                        "(RFC 8555 §6.1); for Let's Encrypt staging use {2}".format(
+                            filename, ini["ACMEDirectory"], STAGING))
+    for key, (low, high) in NUMBERS.items():
+        try:
+            ini[key] = int(ini[key]) if key == "HTTPPort" else float(ini[key])
+        except ValueError:
+            ini[key] = None
+        if ini[key] is None or not low <= ini[key] <= high:
+            raise AcmeError("Error: {0} in {1} must be a number from {2:g} to {3:g}, not {4!r}.".format(
+                key, filename, low, high, section.get(key)))
+    if ini["CABundle"] and not os.path.isfile(ini["CABundle"]):
+        raise AcmeError("Error: CABundle in {0} names {1}, which does not exist. Point it at the PEM file of the "
+                        "CA that signed the server's TLS certificate, or leave it empty to use the system's "
+                        "trust store.".format(filename, ini["CABundle"]))
+    if ini["Challenge"] not in ("http-01", "dns-01"):
+        raise AcmeError("Error: Challenge in {0} must be http-01 or dns-01, not {1!r}.".format(
+            filename, ini["Challenge"]))
+    ini["Contacts"] = check_contacts(ini["Contacts"].split(";"), "Contacts in " + filename)
+    return ini
+
+
+def check_contacts(contacts, where="contact"):
+    """ Contact URLs as RFC 8555 §7.3 wants them: "mailto:" and one plain address each; empty ones dropped
+
+    >>> check_contacts(["mailto:admin@example.org", ""])
+    ['mailto:admin@example.org']
+    """
+    email = re.compile(r"[A-Za-z0-9.!#$%&'*+/=^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+\Z")
+    result = [c.strip() for c in contacts if c.strip()]
+    for contact in result:
+        if not contact.lower().startswith("mailto:") or not email.match(contact[7:]):
+            raise AcmeError("Error: {0}: {1!r} is not a valid contact. Write each as mailto:name@domain, one "
+                            "address each, separated by ';'.".format(where, contact))
+    return result
+
+
+# -- files the steps share ----------------------------------------------------------------------
+
+def write_file(filename, data, mode=0o644, backup=False):
+    """ Write bytes atomically (a reader sees the old file or the new, never half of one); with
+    backup, an existing file is first copied to FILE.bak. Returns the backup's name or None """
+    folder = os.path.dirname(os.path.abspath(filename))
+    saved = None
+    if backup and os.path.isfile(filename):
+        with open(filename, "rb") as f:
+            write_file(filename + ".bak", f.read(), os.stat(filename).st_mode & 0o777)
+        saved = filename + ".bak"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filename)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return saved
+
+
+def _other_key(key, other_file, message):
+    """ Refuse key when other_file holds the same key (RFC 8555 §11.1: never one key for both jobs) """
+    if other_file and os.path.isfile(other_file):
+        try:
+            same = myhelper.get_jwk(myhelper.load_private_key(other_file)) == myhelper.get_jwk(key)
+        except ValueError:
+            return
+        if same:
+            raise AcmeError("Error: " + message.format(other_file))
+
+
+def load_account_key(ini, filename=None):
+    """ The account key (AccountKeyFile), refused when it is the certificate key """
+    make = "python make_account_key.py" + (" " + filename if filename else ", or python new_account.py")
+    filename = filename or ini["AccountKeyFile"]
+    if not os.path.exists(filename):
+        raise AcmeError("Error: File does not exist: {0} (the account key). Create it with: {1}".format(
+            filename, make))
+    key = myhelper.load_private_key(filename)
+    _other_key(key, ini["CertificateKeyFile"], "The account key is the certificate key ({0}). Never use one key "
+               "for both (RFC 8555 §11.1): set AccountKeyFile to your account key.")
+    return key
+
+
+def load_certificate_key(ini, filename=None):
+    """ The certificate key (CertificateKeyFile, or filename), refused when it is the account key """
+    filename = filename or ini["CertificateKeyFile"]
+    if not os.path.exists(filename):
+        raise AcmeError("Error: File does not exist: {0} (the certificate key). Create it with: python "
+                        "make_certificate_key.py".format(filename))
+    key = myhelper.load_private_key(filename)
+    _other_key(key, ini["AccountKeyFile"], "The certificate key is the account key ({0}). Never reuse the account "
+               "key in a certificate (RFC 8555 §11.1): make a separate one with python make_certificate_key.py")
+    return key
+
+
+def save_order(ini, url, order):
+    """ Keep the order URL and object for the next step (OrderFile: working state, simply replaced) """
+    write_file(ini["OrderFile"], (json.dumps({"url": url, "order": order}, indent=4) + "\n").encode("utf8"))
+    return ini["OrderFile"]
+
+
+def load_order(ini):
+    """ The order URL and object that request_certificate.py saved """
+    try:
+        with open(ini["OrderFile"], encoding="utf8") as f:
+            saved = json.load(f)
+    except FileNotFoundError:
+        raise AcmeError("Error: File does not exist: {0} (the saved order). Create an order first: python "
+                        "request_certificate.py".format(ini["OrderFile"]))
+    except (OSError, ValueError, RecursionError) as error:
+        raise AcmeError("Error: Cannot read the saved order from {0}: {1}. Create the order again: python "
+                        "request_certificate.py".format(ini["OrderFile"], cut(error, 200)))
+    order = saved.get("order") if isinstance(saved, dict) else None
+    if (not isinstance(order, dict) or not isinstance(saved.get("url"), str)
+            or not all(isinstance(i, dict) and isinstance(i.get("value"), str) for i in order.get("identifiers", [0]))
+            or not all(isinstance(a, str) for a in order.get("authorizations", [0]))):
+        raise AcmeError("Error: {0} is not an order saved by request_certificate.py; run it again."
+                        .format(ini["OrderFile"]))
+    return saved["url"], order
+
+
+def order_names(order):
+    """ The names a saved order is for, as its identifiers say ("*.example.com" for a wildcard) """
+    return [identifier["value"].lower() for identifier in order["identifiers"]]
+
+
+class SafeStream:
+    """ A text stream that escapes control characters, and goes quiet once its reader has gone """
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.gone = False
+
+    def write(self, text):
+        if self.gone:
+            return len(text)
+        try:
+            return self.stream.write(text.translate(CONTROL))
+        except BrokenPipeError:
+            self._reader_gone()
+        except UnicodeEncodeError:
+            return self.stream.write(text.translate(CONTROL).encode("ascii", "backslashreplace").decode("ascii"))
+        return len(text)
+
+    def flush(self):
+        if not self.gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._reader_gone()
+
+    def _reader_gone(self):
+        # `python script.py | head`: the reader stopped reading. The work goes on, quietly; the
+        # descriptor points at /dev/null so that Python's last flush at exit finds no broken pipe.
+        self.gone = True
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+class _Parser(argparse.ArgumentParser):
+    """ argparse, but a usage error exits with 1 like every other failure """
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(1, "{0}: error: {1}\n".format(self.prog, message))
+
+
+def options(doc):
+    """ The options every script has: --config FILE and --debug; --help shows the script's docstring """
+    parser = _Parser(description=doc.strip(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="acme.ini", metavar="FILE",
+                        help="configuration file (default: %(default)s)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the wire: each request's protected header and payload, each answer")
+    return parser
+
+
+def command(args, script, *more):
+    """ A command line to show the reader: python SCRIPT [--config FILE] ARGS, runnable as shown """
+    config = ["--config", args.config] if args.config != "acme.ini" else []
+    return " ".join(["python", script] + config + list(more))
+
+
+def fail(message):
+    """ Print a failure on stderr (after what stdout has so far); returns exit status 1 """
+    sys.stdout.flush()
+    if isinstance(message, OSError) and message.filename:
+        name = os.fspath(message.filename)
+        if os.path.basename(name).startswith(".tmp-"):        # a temporary file: its folder is the problem
+            message = "Cannot write in {0}: {1}".format(os.path.dirname(name), message.strerror)
+        else:
+            message = "Cannot use {0}: {1}".format(name, message.strerror)
+    message = str(message)
+    print(message if message.startswith("Error") else "Error: " + message, file=sys.stderr)
+    return 1
+
+
+def run(main, argv=None):
+    """ Run main(argv) as a script: its exit status, one message for a failure, 130 for Ctrl-C """
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
+    try:
+        return main(argv) or 0
+    except (AcmeError, ValueError, OSError) as error:
+        return fail(error)
+    except SystemExit as done:
+        if isinstance(done.code, str):
+            return fail(done.code)
+        return 0 if done.code is None else done.code
+    except KeyboardInterrupt:
+        print("", file=sys.stderr)
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = streams

@@ -7,31 +7,51 @@ No HTTP exchange: this only writes a PEM file, mode 0600, and never overwrites a
 
 acme.ini keys read: AccountKeyFile (when no FILE is given).
 Example:
-    python make_account_key.py                 # RSA 4096, as the original, to AccountKeyFile
-    python make_account_key.py --type ec       # EC P-256 (ES256 signatures)
-    python make_account_key.py other.key       # another file name
+    python make_account_key.py                   # RSA 4096, as the original, to AccountKeyFile
+    python make_account_key.py --type ec         # EC P-256 (ES256 signatures)
+    python make_account_key.py new-account.key   # another file, e.g. for account_key_change.py
 The same with openssl:
     openssl genrsa -out account.key 4096
     openssl ecparam -name prime256v1 -genkey -noout -out account.key
 """
 
+import os
 import sys
 
+from Crypto.PublicKey import ECC
+
+import helper
 import myhelper
 
 
 def parse_args(argv):
-    parser = myhelper.make_parser(__doc__)
-    myhelper.add_key_options(parser, "AccountKeyFile", 4096)
+    parser = helper.options(__doc__)
+    parser.add_argument("file", nargs="?", help="key file to write (default: AccountKeyFile in acme.ini)")
+    parser.add_argument("--type", choices=("rsa", "ec"), default="rsa", help="key type (default: rsa)")
+    parser.add_argument("--bits", type=int, default=4096, choices=(2048, 3072, 4096),
+                        help="RSA key size (default: 4096)")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    filename = args.file or myhelper.load_acme_config(args.config).account_key_file
+    if args.file:
+        filename = args.file
+    else:
+        filename = helper.settings(myhelper.load_acme_config(args.config), args.config,
+                                   ["AccountKeyFile"])["AccountKeyFile"]
+    if os.path.exists(filename):
+        sys.exit("Error: {0} already exists; it was not overwritten. Move it away yourself if you really want a "
+                 "new key, or choose another file name.".format(filename))
 
-    key, kind = myhelper.create_private_key(filename, args.type, args.bits)
+    if args.type == "ec":
+        key = ECC.generate(curve="P-256")
+        myhelper.save_private_key(key, filename)
+        kind = "EC P-256 (ES256)"
+    else:
+        key = myhelper.create_rsa_private_key(filename, args.bits)
+        kind = "RSA {0} bits (RS256)".format(args.bits)
 
     print("Created account key:", filename)
     print("Type:", kind)
@@ -41,4 +61,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(myhelper.run(main))
+    sys.exit(helper.run(main))

@@ -13,23 +13,42 @@ The same with openssl:
     openssl genrsa -out example.com.key 2048
 """
 
+import os
 import sys
 
+from Crypto.PublicKey import ECC
+
+import helper
 import myhelper
 
 
 def parse_args(argv):
-    parser = myhelper.make_parser(__doc__)
-    myhelper.add_key_options(parser, "CertificateKeyFile", 2048)
+    parser = helper.options(__doc__)
+    parser.add_argument("file", nargs="?", help="key file to write (default: CertificateKeyFile in acme.ini)")
+    parser.add_argument("--type", choices=("rsa", "ec"), default="rsa", help="key type (default: rsa)")
+    parser.add_argument("--bits", type=int, default=2048, choices=(2048, 3072, 4096),
+                        help="RSA key size (default: 2048)")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    filename = args.file or myhelper.load_acme_config(args.config).path("CertificateKeyFile")
+    if args.file:
+        filename = args.file
+    else:
+        filename = helper.settings(myhelper.load_acme_config(args.config), args.config,
+                                   ["CertificateKeyFile"])["CertificateKeyFile"]
+    if os.path.exists(filename):
+        sys.exit("Error: {0} already exists; it was not overwritten. Move it away yourself if you really want a "
+                 "new key, or choose another file name.".format(filename))
 
-    _key, kind = myhelper.create_private_key(filename, args.type, args.bits)
+    if args.type == "ec":
+        myhelper.save_private_key(ECC.generate(curve="P-256"), filename)
+        kind = "EC P-256"
+    else:
+        myhelper.create_rsa_private_key(filename, args.bits)
+        kind = "RSA {0} bits".format(args.bits)
 
     print("Created certificate key:", filename)
     print("Type:", kind)
@@ -38,4 +57,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(myhelper.run(main))
+    sys.exit(helper.run(main))

@@ -1,85 +1,120 @@
 """ Let's Encrypt ACME Version 2 Examples - Request a certificate: create the order (Part 5)
 
-An order asks for a certificate for some identifiers: the names in the CSR (DNS names, and IP
+An order asks for a certificate for some identifiers: the names in the CSR (host names, and IP
 addresses as RFC 8738 "ip" identifiers). The server answers with the authorizations to complete
 (one per name) and the finalize URL. This step only creates the order and saves it in OrderFile;
-the next steps are get_challenges.py, http01_challenge.py or dns01_challenge.py, finalize_order.py
-and get_certificate.py.
-Reference: RFC 8555 §7.4 (Applying for Certificate Issuance), §7.1.3 (Order Objects)
+then get_challenges.py, http01_challenge.py or dns01_challenge.py, finalize_order.py and
+get_certificate.py. A CA may offer certificate profiles (Let's Encrypt: classic, tlsserver,
+shortlived); Profile in acme.ini or --profile chooses one. Let's Encrypt issues for IP addresses
+only under "shortlived".
+Reference: RFC 8555 §7.4 (Applying for Certificate Issuance), §7.1.3 (Order Objects); profiles
+(draft-ietf-acme-profiles); "replaces" (RFC 9773 §5)
 
 HTTP exchanges:
-    GET  <ACMEDirectory>  ->  200, the directory
-    HEAD <newNonce>       ->  200, Replay-Nonce
-    POST <newAccount>     ->  200, Location: the account URL (onlyReturnExisting)
-    POST <newOrder>       ->  201, Location: the order URL; the order object
-                              (payload {"identifiers": [{"type": "dns", "value": ...}, ...]})
+    1. GET  <ACMEDirectory>  ->  200, the directory
+    2. HEAD <newNonce>       ->  200, Replay-Nonce
+    3. POST <newAccount>     ->  200, Location: the account URL (onlyReturnExisting, "jwk")
+    4. POST <newOrder>       ->  201, Location: the order URL; the order object
+       protected: {"alg", "kid", "nonce", "url"}
+       payload:   {"identifiers": [{"type": "dns", "value": ...}, ...]} (+ "profile", "replaces")
 
-acme.ini keys read: AccountKeyFile, CSRFile, OrderFile, ACMEDirectory, UserAgent, Language,
-CABundle, Timeout.
+acme.ini keys read: AccountKeyFile, CSRFile, OrderFile, Profile, ACMEDirectory, UserAgent,
+Language, CABundle, Timeout.
 Example:
     python make_csr.py example.com www.example.com
     python request_certificate.py
+    python request_certificate.py --profile tlsserver
 """
 
 import json
+import os
 import sys
 
+import helper
 import myhelper
+import transport
 
 
 def parse_args(argv):
-    parser = myhelper.make_parser(__doc__)
+    parser = helper.options(__doc__)
     parser.add_argument("--csr", help="CSR file (default: CSRFile in acme.ini)")
+    parser.add_argument("--profile", help="certificate profile (default: Profile in acme.ini; empty: the CA's)")
+    parser.add_argument("--replaces", metavar="CERT_ID", help="the ARI certificate ID this order renews")
+    parser.add_argument("--yes", action="store_true", help="use the profile Let's Encrypt needs for IP addresses")
     return parser.parse_args(argv)
-
-
-def same_identifiers(order, identifiers):
-    """ True when the order is for exactly these identifiers, in any order (RFC 8555 §7.1.3) """
-    def as_set(items):
-        return {(i.get("type"), str(i.get("value", "")).lower()) for i in items if isinstance(i, dict)}
-    return as_set(order.get("identifiers") or []) == as_set(identifiers)
-
-
-def check_order_identifiers(order, identifiers):
-    """ The server's order must be for exactly the identifiers we asked for """
-    if not same_identifiers(order, identifiers):
-        raise myhelper.AcmeError("Error: The server's order is for {0}, not for the names asked for ({1}). "
-                                 "Do not use this order; check the CSR and try again.".format(
-                                     order.get("identifiers"), [i["value"] for i in identifiers]))
-
-
-def new_order(acme, identifiers):
-    """ POST newOrder; returns the order URL and the order object """
-    resp = acme.post(acme.url("newOrder"), {"identifiers": identifiers}, "creating the order")
-    order = myhelper.parse_json(resp)
-    check_order_identifiers(order, identifiers)
-    return myhelper.require_header(resp, "Location"), order
 
 
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    config = myhelper.load_acme_config(args.config)
-    csr_file = args.csr or config.path("CSRFile")
-    csr = myhelper.load_csr(csr_file)
-    identifiers = [myhelper.make_identifier(name) for name in myhelper.get_domains_from_csr(csr)]
-    key = myhelper.load_account_key(config)
-    acme = myhelper.AcmeSession(config, key=key, debug=args.debug)
+    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    csr_file = args.csr or ini["CSRFile"] or sys.exit("Error: Set CSRFile in acme.ini, or pass --csr FILE.")
+    if not os.path.exists(csr_file):
+        sys.exit("Error: File does not exist: {0} (the CSR). Create it with: {1}".format(
+            csr_file, helper.command(args, "make_csr.py", "NAME...")))
+    identifiers = [myhelper.make_identifier(name) for name in myhelper.get_domains_from_csr(csr_file)]
+    key = helper.load_account_key(ini)
+    net = transport.Transport(ini, args.debug)
 
-    print('Account URL:', acme.find_account())
+    # 1. The directory; 2. the first nonce
+    directory = net.get_json(ini["ACMEDirectory"], "the directory")
+    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+
+    # Profiles: only one the CA lists; Let's Encrypt wants "shortlived" for an IP address
+    profile = ini["Profile"] if args.profile is None else args.profile
+    meta = transport.field(directory, "meta", dict, "the directory", default={})
+    profiles = transport.field(meta, "profiles", dict, "the directory's meta", default={})
+    if profile and profiles and profile not in profiles:
+        sys.exit("Error: The CA offers no profile {0!r}; it offers: {1}.".format(profile, ", ".join(profiles)))
+    if not profile and "shortlived" in profiles and any(i["type"] == "ip" for i in identifiers):
+        print("Let's Encrypt issues certificates for IP addresses only under the shortlived profile (6 days).")
+        if myhelper.Confirm("Use the shortlived profile (y/n): ", args.yes, "Pass --profile shortlived, or --yes."):
+            profile = "shortlived"
+
+    # 3. The account URL of this key ("jwk", onlyReturnExisting)
+    url = transport.url_field(directory, "newAccount", "the directory")
+    body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
+    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
+                    "looking up the account of this key")
+    account_url = transport.location(resp, "the account")
+    print('Account URL:', account_url)
+
+    # 4. newOrder, signed as the account ("kid")
+    url = transport.url_field(directory, "newOrder", "the directory")
+    payload = {"identifiers": identifiers}
+    if profile:
+        payload["profile"] = profile
+    if args.replaces:
+        payload["replaces"] = args.replaces
     print('CSR:', csr_file)
-    print('URL:', acme.url("newOrder"))
+    print('URL:', url)
     for identifier in identifiers:
         print('Identifier: {0} {1}'.format(identifier["type"], identifier["value"]))
+    body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "url": url}
+    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), payload, key), "creating the order")
+    order = transport.json_object(resp, "the order")
+    order_url = transport.location(resp, "the order")
 
-    order_url, order = new_order(acme, identifiers)
+    # The order must be for exactly the names asked for, and carry what the next steps need
+    asked = sorted((i["type"], i["value"]) for i in identifiers)
+    got = sorted((transport.field(i, "type", str, "an identifier of the order"),
+                  transport.field(i, "value", str, "an identifier of the order").lower())
+                 for i in transport.field(order, "identifiers", list, "the order") if isinstance(i, dict))
+    if got != asked:
+        sys.exit("Error: The server's order is for {0}, not for the names asked for ({1}). Do not use this order; "
+                 "check the CSR and try again.".format(helper.cut([v for _t, v in got], 500),
+                                                      ", ".join(v for _t, v in asked)))
+    for authz_url in transport.field(order, "authorizations", list, "the order"):
+        transport.check_url(authz_url if isinstance(authz_url, str) else "", "an authorization URL of the order")
+    transport.url_field(order, "finalize", "the order")
 
     print('Order Location:', order_url)
-    print(json.dumps(order, indent=4))
-    print('Saved the order to', myhelper.save_order(config, order_url, order))
-    print('Next: python get_challenges.py, then answer them (http01_challenge.py or dns01_challenge.py)')
+    print(helper.cut(json.dumps(order, indent=4), 20000))
+    print('Saved the order to', helper.save_order(ini, order_url, order))
+    print('Next: {0}, then {1} or {2}'.format(helper.command(args, "get_challenges.py"), helper.command(
+        args, "http01_challenge.py"), helper.command(args, "dns01_challenge.py")))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(myhelper.run(main))
+    sys.exit(helper.run(main))

@@ -18,7 +18,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
+import helper  # noqa: E402
 import myhelper  # noqa: E402
+import transport  # noqa: E402
 
 BASE = "https://acme.test"
 DIRECTORY_URL = BASE + "/directory"
@@ -47,6 +49,12 @@ def problem(type_, detail, status=400, **extra):
     body = {"type": "urn:ietf:params:acme:error:" + type_, "detail": detail, "status": status}
     body.update(extra)
     return dict(status=status, json=body, headers={"Content-Type": "application/problem+json"})
+
+
+def decode_jws(body):
+    """ The protected header and payload of a flattened JWS ("" for POST-as-GET) """
+    header = json.loads(myhelper.b64decode(body["protected"]))
+    return header, (json.loads(myhelper.b64decode(body["payload"])) if body["payload"] else "")
 
 
 def verify_jws(body, key_jwk):
@@ -101,7 +109,7 @@ class FakeAcme:
             assert request.headers["Content-Type"] == "application/jose+json"
             body = json.loads(request.body)
             assert set(body) == {"protected", "payload", "signature"}
-            header, payload = myhelper.decode_jws(body)
+            header, payload = decode_jws(body)
             assert header["url"] == request.url, "JWS url must equal the request URL"
             assert ("jwk" in header) != ("kid" in header), "exactly one of jwk and kid"
             assert header["nonce"] in self.unused, "nonce was not issued, or was used twice"
@@ -172,6 +180,13 @@ def workdir(tmp_path, monkeypatch, rsa_pem):
     return tmp_path
 
 
+def new_ec_key(filename):
+    """ A new EC P-256 key in filename (mode 0600), as make_account_key.py --type ec makes it """
+    key = ECC.generate(curve="P-256")
+    myhelper.save_private_key(key, str(filename))
+    return key
+
+
 def write_ini(path, **values):
     settings = {
         "UserAgent": "neoprime.io-acme-client/1.0",
@@ -196,7 +211,7 @@ def write_ini(path, **values):
 def run(capsys):
     """ Run a script's main() as `python script.py ARGS` would: returns (exit code, stdout, stderr) """
     def _run(module, *args):
-        code = myhelper.run(lambda: module.main(list(args)))
+        code = helper.run(module.main, list(args))
         out, err = capsys.readouterr()
         return code, out, err
     return _run
@@ -204,9 +219,11 @@ def run(capsys):
 
 @pytest.fixture
 def no_sleep(monkeypatch):
-    """ Record the waits of polling instead of sleeping """
+    """ Record the waits of polling instead of sleeping; the clock moves on as if they had been slept """
     waits = []
-    monkeypatch.setattr(myhelper.time, "sleep", lambda seconds: waits.append(seconds))
+    clock = transport.time.monotonic
+    monkeypatch.setattr(transport.time, "sleep", lambda seconds: waits.append(seconds))
+    monkeypatch.setattr(transport.time, "monotonic", lambda: clock() + sum(waits))
     return waits
 
 
@@ -222,8 +239,9 @@ def pebble_binaries():
                     "apt-get install pebble, or run ./test.sh which does.".format(", ".join(missing)))
 
 
-def make_chain(names, issuer_name="Fake Intermediate"):
-    """ A PEM chain (leaf + issuer) for names, as a CA would send it """
+def make_chain(names, issuer_name="Fake Intermediate", key_pem=None):
+    """ A PEM chain (leaf + issuer) for names, as a CA would send it; the leaf is for the private key
+    key_pem (PEM bytes), or for a new key """
     import datetime
 
     from cryptography import x509
@@ -243,16 +261,26 @@ def make_chain(names, issuer_name="Fake Intermediate"):
             builder = builder.add_extension(extension, critical=False)
         return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
 
-    leaf = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]),
-                 ec.generate_private_key(ec.SECP256R1()),
+    leaf_key = serialization.load_pem_private_key(key_pem, None) if key_pem else ec.generate_private_key(ec.SECP256R1())
+    leaf = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]), leaf_key,
                  [x509.SubjectAlternativeName([x509.DNSName(n) for n in names])])
     return leaf + build(issuer, issuer_key)
 
 
 # -- end-to-end: Pebble and a reader who runs the scripts -----------------------
 
+E2E = {"now": False}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """ Only tests marked e2e may start a real CA: `pytest -m "not e2e"` must run without one """
+    E2E["now"] = item.get_closest_marker("e2e") is not None
+
+
 def start_pebble(tmp_path_factory, name, **kwargs):
     from pebble import Pebble
+    assert E2E["now"], "this test starts Pebble: mark it @pytest.mark.e2e"
     pebble_binaries()
     pebble = Pebble.on_free_ports(str(tmp_path_factory.mktemp(name)), **kwargs)
     pebble.start()

@@ -7,7 +7,7 @@ import account_deactivate
 import account_key_change
 import account_update
 import myhelper
-from conftest import ACCOUNT_URL, BASE, problem, verify_jws
+from conftest import decode_jws, ACCOUNT_URL, BASE, new_ec_key, problem, verify_jws
 
 
 def test_account_update_sends_the_contacts(fake, workdir, run):
@@ -51,7 +51,7 @@ def test_account_deactivate(fake, workdir, run):
 
 
 def new_key(workdir, name="new.key"):
-    key = myhelper.create_ec_private_key(str(workdir / name))
+    key = new_ec_key(str(workdir / name))
     return key, myhelper.get_jwk(key)
 
 
@@ -66,7 +66,7 @@ def test_key_change_builds_the_nested_jws_and_replaces_the_key_after_success(fak
     outer = fake.posts("/acme/key-change")[0]
     assert outer["header"]["kid"] == ACCOUNT_URL and outer["header"]["alg"] == "RS256"   # signed with the old key
     inner = outer["payload"]
-    inner_header, inner_payload = myhelper.decode_jws(inner)
+    inner_header, inner_payload = decode_jws(inner)
     assert inner_header == {"alg": "ES256", "jwk": new_jwk, "url": BASE + "/acme/key-change"}  # no nonce
     assert inner_payload == {"account": ACCOUNT_URL, "oldKey": old_jwk}
     verify_jws(inner, new_jwk)

@@ -54,7 +54,7 @@ CASES = [
     ("no acme.ini", remove("acme.ini"), get_directory, [], "Configuration file not found: acme.ini"),
     ("--config names a missing file", None, get_directory, ["--config", "nope.ini"], "not found: nope.ini"),
     ("acme.ini is a folder", lambda d: (os.remove(d / "acme.ini"), os.mkdir(d / "acme.ini")), get_directory, [],
-     "Cannot read acme.ini"),
+     "Cannot use acme.ini: Is a directory"),
     ("acme.ini is not an ini file", text("acme.ini", "ACMEDirectory https://x\n"), get_directory, [],
      "not a valid ini file"),
     ("acme.ini has no [acme-neoprime]", text("acme.ini", "[acme]\nACMEDirectory = https://x/d\n"), get_directory,
@@ -80,12 +80,12 @@ CASES = [
     # keys
     ("no account key", remove("account.key"), get_account_info, [], "File does not exist: account.key"),
     ("account key is a folder", lambda d: (os.remove(d / "account.key"), os.mkdir(d / "account.key")),
-     get_account_info, [], "Cannot read the account key"),
+     get_account_info, [], "Cannot use account.key: Is a directory"),
     ("corrupt PEM", text("account.key", "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"),
      get_account_info, [], "is not a PEM private key"),
     ("empty key file", text("account.key", ""), get_account_info, [], "is not a PEM private key"),
     ("a public key", data("account.key", PUBLIC), get_account_info, [], "holds a public key"),
-    ("RSA 1024", data("account.key", SMALL_RSA), get_account_info, [], "at least 2048 bits"),
+    ("RSA 1024", data("account.key", SMALL_RSA), get_account_info, [], "2048 bits or more"),
     ("EC P-384", data("account.key", P384), get_account_info, [], "needs P-256"),
     ("existing account key", None, make_account_key, [], "already exists"),
     ("existing certificate key", data("example.com.key", SMALL_RSA), make_certificate_key, [], "already exists"),
@@ -99,7 +99,7 @@ CASES = [
     ("wildcard with http-01", None, issue_certificate, ["--agree-tos", "*.example.com"], "needs --challenge dns-01"),
     ("IP address with dns-01", None, issue_certificate, ["--challenge", "dns-01", "192.0.2.1"],
      "cannot be proven with dns-01"),
-    ("empty name list", None, issue_certificate, [], "the following arguments are required: NAME"),
+    ("empty name list", None, issue_certificate, [], "Name the certificate's names (NAME...), or pass --csr"),
     # files of earlier steps
     ("no CSR", None, request_certificate, [], "File does not exist: example.com.csr"),
     ("corrupt CSR", text("example.com.csr", "-----BEGIN CERTIFICATE REQUEST-----\nAA\n"), request_certificate, [],
@@ -113,7 +113,7 @@ CASES = [
     ("no certificate to revoke", None, revoke_certificate, ["--yes"], "File does not exist: example.com.chain.pem"),
     ("certificate file with a key", text("example.com.chain.pem", "-----BEGIN PRIVATE KEY-----\nAA\n"
                                          "-----END PRIVATE KEY-----\n"), revoke_certificate, ["--yes"],
-     "refused (RFC 8555 §11.4)"),
+     "only certificates are accepted (RFC 8555 §11.4)"),
     ("no order for the certificate", None, get_certificate, [], "python request_certificate.py"),
 ]
 

@@ -14,6 +14,8 @@ from cryptography import x509
 from conftest import Reader, start_pebble
 from pebble import Pebble, PebbleError, free_port
 
+pytestmark = pytest.mark.e2e
+
 EAB_KEYS = {"kid-1": "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"}
 
 

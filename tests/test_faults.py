@@ -57,7 +57,7 @@ def test_json_that_is_not_an_object(fake, workdir, run):
     fake.existing_account()
     fake.on("POST", "/acme/acct/123", body=json.dumps(["status", "valid"]))
     code, out, err = run(get_account_info)
-    assert code == 1 and "not an object" in err
+    assert code == 1 and "the server sent a list where a JSON object was expected" in err
 
 
 def test_connection_dropped_midway(fake, workdir, run):

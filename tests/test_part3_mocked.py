@@ -14,7 +14,8 @@ import get_terms_of_service
 import make_account_key
 import myhelper
 import new_account
-from conftest import ACCOUNT_URL, DIRECTORY_URL, LE_DIRECTORY, problem, write_ini
+import transport
+from conftest import ACCOUNT_URL, DIRECTORY_URL, LE_DIRECTORY, decode_jws, new_ec_key, problem, write_ini
 
 STAR40 = "*" * 40
 
@@ -127,7 +128,7 @@ def test_directory_without_new_nonce(fake, workdir, run):
     del directory["newNonce"]
     fake.on("GET", "/directory", json=directory)
     code, out, err = run(get_nonce)
-    assert code == 1 and "has no 'newNonce' entry" in err
+    assert code == 1 and "The server sent nothing where a string was expected: 'newNonce' in the directory" in err
 
 
 # -- get_terms_of_service.py ---------------------------------------------------
@@ -225,8 +226,8 @@ def test_new_account_bad_nonce_is_retried_with_the_nonce_from_the_error(fake, wo
 def test_bad_nonce_every_time_is_bounded(fake, workdir, run):
     fake.on("POST", "/acme/new-acct", problem("badNonce", "bad nonce"))
     code, out, err = run(new_account, "--agree-tos")
-    assert code == 1 and "rejected {0} requests in a row".format(myhelper.MAX_NONCE_RETRIES) in err
-    assert len(fake.posts()) == myhelper.MAX_NONCE_RETRIES >= 10
+    assert code == 1 and "rejected {0} requests in a row".format(transport.MAX_NONCE_RETRIES) in err
+    assert len(fake.posts()) == transport.MAX_NONCE_RETRIES >= 10
 
 
 def test_new_account_problem_with_subproblems(fake, workdir, run):
@@ -269,7 +270,7 @@ def test_new_account_creates_missing_key_with_yes(fake, workdir, run, monkeypatc
 
 def test_new_account_ec_key_signs_es256(fake, workdir, run):
     os.remove("account.key")
-    myhelper.create_ec_private_key("account.key")
+    new_ec_key("account.key")
     new_account_created(fake)
     code, out, err = run(new_account, "--agree-tos")
     assert code == 0, err
@@ -288,7 +289,7 @@ def test_new_account_external_account_binding(fake, workdir, run):
     assert code == 0, err
     post = fake.posts()[-1]
     eab = post["payload"]["externalAccountBinding"]
-    header, payload = myhelper.decode_jws(eab)
+    header, payload = decode_jws(eab)
     assert header == {"alg": "HS256", "kid": "kid-1", "url": post["url"]}
     assert payload == post["header"]["jwk"]
 
@@ -361,7 +362,7 @@ def test_debug_shows_the_wire_but_no_private_key(fake, workdir, run, rsa_pem):
     assert '"onlyReturnExisting": true' in out and "signature: 256 bytes" in out and '"" (POST-as-GET)' in out
     key = myhelper.RSA.import_key(rsa_pem)
     for secret in (key.d, key.p, key.q):
-        assert myhelper.b64(myhelper._int_bytes(secret)) not in out
+        assert myhelper.b64(secret.to_bytes((secret.bit_length() + 7) // 8, "big")) not in out
     assert "PRIVATE KEY" not in out
 
 

@@ -30,6 +30,9 @@ def normalize(text):
     return sorted(lines)
 
 
+pytestmark = pytest.mark.e2e
+
+
 @pytest.fixture(scope="module")
 def transcript(tmp_path_factory):
     pebble_binaries()
