@@ -27,7 +27,7 @@ Example:
 import sys
 import time
 
-import helper
+import helper  # first: without a package it says what to install
 import myhelper
 import transport
 

@@ -28,7 +28,7 @@ import shlex
 import subprocess
 import sys
 
-import helper
+import helper  # first: without a package it says what to install
 import myhelper
 import transport
 

@@ -22,9 +22,8 @@ Example:
 
 import sys
 
+import helper  # first: without a package it says what to install
 from cryptography.hazmat.primitives import serialization
-
-import helper
 import myhelper
 import transport
 

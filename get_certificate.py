@@ -25,7 +25,7 @@ Example:
 
 import sys
 
-import helper
+import helper  # first: without a package it says what to install
 import myhelper
 import transport
 

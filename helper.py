@@ -20,7 +20,26 @@ import re
 import sys
 import tempfile
 
-import myhelper
+
+def missing_package(module):
+    """ One line for a missing package: what is missing, and the command that installs it """
+    package = {"Crypto": "pycryptodome"}.get(module, module)
+    here = os.path.dirname(os.path.abspath(__file__))
+    venv = os.path.join(here, ".venv", "bin", "python")
+    fix = ("run the script with {0} (or: source {1})".format(venv, os.path.join(here, ".venv", "bin", "activate"))
+           if os.path.exists(venv) else "{0} -m pip install -r {1}".format(
+               os.path.basename(sys.executable), os.path.join(here, "requirements.txt")))
+    return "Error: The Python package {0} is missing; {1}".format(package, fix)
+
+
+try:                                          # before anything needs them: a line, not a traceback
+    import Crypto  # noqa: F401
+    import cryptography  # noqa: F401
+    import requests  # noqa: F401
+except ModuleNotFoundError as error:
+    sys.exit(missing_package(error.name.split(".")[0]))
+
+import myhelper  # noqa: E402
 
 LONGEST_VALUE = 2000
 STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"

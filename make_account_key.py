@@ -18,9 +18,8 @@ The same with openssl:
 import os
 import sys
 
+import helper  # first: without a package it says what to install
 from Crypto.PublicKey import ECC
-
-import helper
 import myhelper
 
 

@@ -19,7 +19,7 @@ The same with openssl (1.1.1 or later):
 
 import sys
 
-import helper
+import helper  # first: without a package it says what to install
 import myhelper
 
 

@@ -26,9 +26,8 @@ import json
 import os
 import sys
 
+import helper  # first: without a package it says what to install
 from Crypto.PublicKey import ECC
-
-import helper
 import myhelper
 import transport
 

@@ -30,7 +30,7 @@ import json
 import os
 import sys
 
-import helper
+import helper  # first: without a package it says what to install
 import myhelper
 import transport
 

@@ -27,6 +27,7 @@ import re
 import signal
 import threading
 import time
+from time import monotonic, sleep
 from urllib.parse import urlparse
 
 import requests
@@ -179,15 +180,15 @@ class Transport:
         """ Wait out a 429 or 503 that asks for a short Retry-After (§6.6); True when waited """
         wait = retry_after(response)
         if (response.status_code not in (429, 503) or wait is None or wait > MAX_WAIT_RETRY
-                or attempt >= MAX_BUSY_RETRIES or time.monotonic() - started + wait > 3 * MAX_WAIT_RETRY):
+                or attempt >= MAX_BUSY_RETRIES or monotonic() - started + wait > 3 * MAX_WAIT_RETRY):
             return False
         print("The server is busy ({0}); waiting {1:g} s as it asks (Retry-After).".format(response.status_code, wait))
-        time.sleep(wait)
+        sleep(wait)
         return True
 
     def get(self, url, what, method="GET", headers=None):
         """ GET (or HEAD) url; an error answer becomes an AcmeProblem """
-        started = time.monotonic()
+        started = monotonic()
         for attempt in range(1, MAX_BUSY_RETRIES + 1):
             response = self.send(method, url, what, headers=headers)
             if response.ok:
@@ -221,7 +222,7 @@ class Transport:
         problem type, in place of the usual HINTS.
         """
         headers = dict(headers or {}, **{"Content-Type": "application/jose+json"})
-        started = time.monotonic()
+        started = monotonic()
         for attempt in range(1, MAX_NONCE_RETRIES + 1):
             if self.nonce is None:
                 if self.nonce_url is None:
@@ -232,7 +233,7 @@ class Transport:
             if response.ok:
                 return response
             problem = AcmeProblem(response, what, hints)
-            if problem.type == "badNonce" and time.monotonic() - started < 2 * self.timeout:
+            if problem.type == "badNonce" and monotonic() - started < 2 * self.timeout:
                 print("The server rejected the nonce (badNonce); retrying with the nonce it sent.")
             elif not self._busy(response, attempt, started):
                 raise problem
@@ -245,23 +246,22 @@ class Transport:
         The first look comes after first_wait seconds; later ones at least MIN_POLL_INTERVAL apart,
         after the server's Retry-After (clamped) or a backoff of 1, 2, 4... seconds. PollTimeout ends it.
         """
-        deadline = time.monotonic() + self.poll_timeout
+        deadline = monotonic() + self.poll_timeout
         wait, backoff = max(0.0, first_wait), MIN_POLL_INTERVAL
         while True:
-            time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
+            sleep(min(wait, max(0.0, deadline - monotonic())))
             response = self.post(url, sign, "polling " + what)
             obj = json_object(response, what)
             status = field(obj, "status", str, what)
             if status in done:
                 return obj
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise helper.AcmeError("Error: {0} is still {1!r} after {2:g} seconds ({3}). Run the step again "
-                                       "later, or raise PollTimeout in acme.ini.".format(
-                                           what, helper.cut(status, 100), self.poll_timeout, url))
             asked = retry_after(response)
-            wait = min(max(MIN_POLL_INTERVAL, backoff if asked is None else asked), left)
+            wait = max(MIN_POLL_INTERVAL, backoff if asked is None else asked)
             backoff = min(backoff * 2, MAX_POLL_INTERVAL)
+            if wait > deadline - monotonic():
+                raise helper.AcmeError("Error: {0} is still {1!r}, and PollTimeout ({2:g} seconds) ends before the "
+                                       "next look ({3}). Run the step again later, or raise PollTimeout in acme.ini."
+                                       .format(what, helper.cut(status, 100), self.poll_timeout, url))
             print("Status of {0}: {1}; checking again in {2:.3g} s".format(what, helper.cut(status, 100), wait))
 
     # -- --debug: the wire --------------------------------------------------------------------

@@ -255,7 +255,7 @@ def test_http01_webroot_file_removed_even_after_ctrl_c(fake, workdir, with_order
     def interrupted(seconds):
         assert (webroot / ".well-known" / "acme-challenge" / TOKEN).exists()
         raise KeyboardInterrupt
-    monkeypatch.setattr(transport.time, "sleep", interrupted)
+    monkeypatch.setattr(transport, "sleep", interrupted)
     code, out, err = run(http01_challenge, "--webroot", str(webroot), "--skip-check")
     assert code == 130 and "Interrupted." in err
     assert not (webroot / ".well-known" / "acme-challenge" / TOKEN).exists()

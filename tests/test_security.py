@@ -12,7 +12,7 @@ from Crypto.PublicKey import RSA
 import helper
 import myhelper
 import transport
-from conftest import ROOT, Reader, new_ec_key, new_ec_key
+from conftest import ROOT, Reader, new_ec_key
 
 SOURCES = [os.path.join(d, f) for d in (ROOT, os.path.join(ROOT, "tools")) for f in os.listdir(d) if f.endswith(".py")]
 

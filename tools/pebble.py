@@ -10,8 +10,15 @@ certificate for Pebble's own listener, so this tool:
    itself, both on 127.0.0.1;
 4. waits until the directory answers, and stops both cleanly afterwards.
 
-    python tools/pebble.py                  # run in the foreground until Ctrl-C
-    python tools/pebble.py --ini acme.ini   # ... and write an acme.ini that points at it
+    python tools/pebble.py                    # run in the foreground until Ctrl-C
+    python tools/pebble.py --ini pebble.ini   # ... and write pebble.ini, an acme.ini for it
+    python tools/pebble.py --ini eab.ini --eab    # a Pebble that requires external account binding
+
+The ini file it writes points at this Pebble: ACMEDirectory, CABundle, HTTPPort and HTTPBind (where
+Pebble checks http-01), DNSHook (sets TXT records in pebble-challtestsrv), and with --eab the
+EABKeyID and EABHMACKey Pebble was started with. It never overwrites a file without --force. When
+one of the usual ports (14000, 15000, 5002, 5001, 8053, 8055) is taken, a free one is used instead,
+and said.
 
 From Python (the walkthrough and the tests):
 
@@ -23,6 +30,7 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -37,6 +45,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 HOST = "127.0.0.1"
+HERE = os.path.dirname(os.path.abspath(__file__))
+USUAL_PORTS = {"port": 14000, "management_port": 15000, "http_port": 5002, "tls_port": 5001, "dns_port": 8053,
+               "challtest_port": 8055}
+PORT_NAMES = {"port": "ACME", "management_port": "Pebble management", "http_port": "http-01 checks",
+              "tls_port": "tls-alpn-01 checks", "dns_port": "DNS (UDP)", "challtest_port": "challtestsrv management"}
+# The MAC key a CA would hand out for EAB; this one is in Pebble's example configuration
+EAB_KEYS = {"kid-1": "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"}
 INSTALL_HINT = "Install it with: sudo apt-get install pebble   (Debian 12+ / Ubuntu 22.04+)"
 
 
@@ -101,14 +116,12 @@ def make_tls_files(folder):
 class Pebble:
     """ Pebble and pebble-challtestsrv on 127.0.0.1, with their files in workdir """
 
-    def __init__(self, workdir, port=14000, management_port=15000, http_port=5002, dns_port=8053,
-                 challtest_port=8055, env=None, eab_keys=None):
+    def __init__(self, workdir, env=None, eab_keys=None, **ports):
         self.workdir = os.path.abspath(workdir)
-        self.port = port
-        self.management_port = management_port
-        self.http_port = http_port
-        self.dns_port = dns_port
-        self.challtest_port = challtest_port
+        for name, usual in USUAL_PORTS.items():
+            setattr(self, name, ports.pop(name, usual))
+        if ports:
+            raise TypeError("unknown ports: {0}".format(", ".join(ports)))
         # No random 0-15 s validation delay unless asked; nonce rejection off unless asked.
         self.env = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}
         self.env.update(env or {})
@@ -118,10 +131,19 @@ class Pebble:
     @classmethod
     def on_free_ports(cls, workdir, **kwargs):
         """ A Pebble whose ports are all free now (for tests that may run beside a walkthrough) """
-        ports = dict(port=free_port(), management_port=free_port(), http_port=free_port(),
-                     dns_port=free_port(), challtest_port=free_port())
+        ports = {name: free_port() for name in USUAL_PORTS}
         ports.update(kwargs)
         return cls(workdir, **ports)
+
+    def move_taken_ports(self):
+        """ Replace each port that something already listens on by a free one; returns what moved """
+        moved = []
+        for name in USUAL_PORTS:
+            port = getattr(self, name)
+            if port_in_use(port, udp=name == "dns_port"):
+                setattr(self, name, free_port())
+                moved.append((PORT_NAMES[name], port, getattr(self, name)))
+        return moved
 
     # -- what a client needs --------------------------------------------
 
@@ -145,8 +167,17 @@ class Pebble:
     def log_file(self):
         return os.path.join(self.workdir, "pebble.log")
 
-    def write_acme_ini(self, filename, **extra):
-        """ An acme.ini for the examples, pointing at this Pebble """
+    @property
+    def dns_hook(self):
+        """ The DNSHook that sets TXT records in this Pebble's pebble-challtestsrv """
+        return "{0} {1} --url {2}".format(shlex.quote(sys.executable),
+                                          shlex.quote(os.path.join(HERE, "challtestsrv_hook.py")), self.challtest_url)
+
+    def write_acme_ini(self, filename, force=True, **extra):
+        """ An acme.ini for the examples, pointing at this Pebble (an existing file only with force) """
+        if not force and os.path.exists(filename):
+            raise PebbleError("{0} already exists; it was not overwritten. Choose another name, or pass --force "
+                              "to replace it.".format(filename))
         values = {
             "UserAgent": "neoprime.io-acme-client/1.0",
             "AccountKeyFile": "account.key",
@@ -159,8 +190,12 @@ class Pebble:
             "Language": "en",
             "CABundle": self.ca_file,
             "Timeout": "30",
-            "DNSChallTestSrv": self.challtest_url,
+            "HTTPPort": str(self.http_port),
+            "HTTPBind": HOST,
+            "DNSHook": self.dns_hook,
         }
+        if self.eab_keys:
+            values["EABKeyID"], values["EABHMACKey"] = next(iter(self.eab_keys.items()))
         values.update(extra)
         with open(filename, "w", encoding="utf8") as f:
             f.write("# Written by tools/pebble.py for a local Pebble\n[acme-neoprime]\n")
@@ -173,12 +208,10 @@ class Pebble:
         for program in ("pebble", "pebble-challtestsrv"):
             if shutil.which(program) is None:
                 raise PebbleError("{0} is not installed. {1}".format(program, INSTALL_HINT))
-        for name, port, udp in (("Pebble", self.port, False), ("Pebble management", self.management_port, False),
-                                ("challtestsrv DNS", self.dns_port, True),
-                                ("challtestsrv management", self.challtest_port, False)):
-            if port_in_use(port, udp):
+        for name in USUAL_PORTS:
+            if name != "http_port" and port_in_use(getattr(self, name), udp=name == "dns_port"):
                 raise PebbleError("Port {0} on {1} ({2}) is already in use: is another Pebble running? "
-                                  "Stop it, or free the port.".format(port, HOST, name))
+                                  "Stop it, or free the port.".format(getattr(self, name), HOST, PORT_NAMES[name]))
         os.makedirs(self.workdir, exist_ok=True)
         tls = make_tls_files(self.workdir)
         config = {"pebble": {
@@ -187,7 +220,7 @@ class Pebble:
             "certificate": tls["pebble-cert.pem"],
             "privateKey": tls["pebble-key.pem"],
             "httpPort": self.http_port,
-            "tlsPort": free_port(),
+            "tlsPort": self.tls_port,
             "ocspResponderURL": "",
             "externalAccountBindingRequired": bool(self.eab_keys),
         }}
@@ -276,14 +309,23 @@ class Pebble:
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Run a local Pebble ACME server until Ctrl-C.")
     parser.add_argument("--dir", default="pebble-run", help="folder for Pebble's files (default: %(default)s)")
-    parser.add_argument("--ini", metavar="FILE", help="also write an acme.ini that points at this Pebble")
-    parser.add_argument("--port", type=int, default=14000, help="ACME port (default: %(default)s)")
-    parser.add_argument("--http-port", type=int, default=5002,
-                        help="port where Pebble checks http-01 challenges (default: %(default)s)")
+    parser.add_argument("--ini", metavar="FILE", help="also write an ini file for the examples that points at it")
+    parser.add_argument("--force", action="store_true", help="replace the --ini file if it exists")
+    parser.add_argument("--eab", action="store_true", help="require external account binding (its key in --ini)")
+    for name, usual in USUAL_PORTS.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=int, default=usual, metavar="PORT",
+                            help="{0} port (default: {1}; a free one when taken)".format(PORT_NAMES[name], usual))
     args = parser.parse_args(argv)
+    if args.ini and os.path.exists(args.ini) and not args.force:
+        print("Error: {0} already exists; it was not overwritten. Choose another name, or pass --force to replace "
+              "it.".format(args.ini), file=sys.stderr)
+        return 1
     # kill (SIGTERM) stops Pebble as cleanly as Ctrl-C does
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    pebble = Pebble(args.dir, port=args.port, http_port=args.http_port)
+    pebble = Pebble(args.dir, eab_keys=EAB_KEYS if args.eab else None,
+                    **{name: getattr(args, name) for name in USUAL_PORTS})
+    for what, taken, port in pebble.move_taken_ports():
+        print("Port {0} ({1}) is taken; using {2} instead.".format(taken, what, port))
     try:
         pebble.start()
     except PebbleError as error:
@@ -294,8 +336,8 @@ def main(argv=None):
     print("http-01 challenges are checked on port", pebble.http_port, "of 127.0.0.1")
     if args.ini:
         pebble.write_acme_ini(args.ini)
-        print("Wrote", args.ini)
-    print("Press Ctrl-C to stop.")
+        print("Wrote {0}: use it with --config {0}".format(args.ini))
+    print("Press Ctrl-C to stop.", flush=True)
     try:
         while all(p.poll() is None for p in pebble.processes):
             time.sleep(0.5)

@@ -21,11 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from pebble import Pebble, PebbleError, port_in_use  # noqa: E402
-
-
-# The MAC key a CA would hand out for EAB; this one is in Pebble's example configuration
-EAB_KEYS = {"kid-1": "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"}
+from pebble import EAB_KEYS, Pebble, PebbleError  # noqa: E402
 
 
 def steps(http_port):
@@ -67,10 +63,9 @@ def run(folder, echo=True, env=None, keep_running=False):
     folder = os.path.abspath(folder)
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
-    # Pebble's usual ports, as in the README's output; free ones when another Pebble holds them
-    usual_free = not any(port_in_use(p) for p in (14000, 15000, 5002, 8055)) and not port_in_use(8053, udp=True)
-    workdir = os.path.join(folder, "pebble")
-    pebble = Pebble(workdir, env=env) if usual_free else Pebble.on_free_ports(workdir, env=env)
+    # Pebble's usual ports, as in the README's output; free ones where another program holds them
+    pebble = Pebble(os.path.join(folder, "pebble"), env=env)
+    pebble.move_taken_ports()
     try:
         pebble.start()
     except PebbleError as error:
@@ -86,10 +81,7 @@ def run(folder, echo=True, env=None, keep_running=False):
             transcript.write(text + "\n")
 
         try:
-            hook = "{0} {1} --url {2}".format(shlex.quote(sys.executable),
-                                              shlex.quote(os.path.join(HERE, "challtestsrv_hook.py")),
-                                              pebble.challtest_url)
-            pebble.write_acme_ini(os.path.join(folder, "acme.ini"), DNSHook=hook)
+            pebble.write_acme_ini(os.path.join(folder, "acme.ini"))
             say("Pebble is running: {0} (its TLS CA: {1})".format(pebble.directory_url, pebble.ca_file))
             say("Working folder: {0}".format(folder))
             def header(part):
@@ -120,7 +112,7 @@ def run(folder, echo=True, env=None, keep_running=False):
             # A CA that requires external account binding: a second Pebble, with MAC keys
             header("External account binding (a second Pebble that requires it)")
             with Pebble.on_free_ports(os.path.join(folder, "pebble-eab"), env=env, eab_keys=EAB_KEYS) as eab:
-                eab.write_acme_ini(os.path.join(folder, "eab.ini"), EABKeyID="kid-1", EABHMACKey=EAB_KEYS["kid-1"])
+                eab.write_acme_ini(os.path.join(folder, "eab.ini"))
                 if not step(["new_account.py", "--config", "eab.ini", "--agree-tos"]):
                     return False
             say("")
