@@ -22,8 +22,8 @@ import sys
 import tempfile
 
 from Crypto.Hash import SHA256
-from Crypto.PublicKey import ECC, RSA
-from Crypto.Signature import DSS, pkcs1_15
+from Crypto.PublicKey import RSA
+from Crypto.Signature import pkcs1_15
 
 
 def b64(data):
@@ -49,8 +49,8 @@ def b64decode(text):
 def load_private_key(key):
     """ An RSA (2048 bits or more) or EC P-256 private key, from a PEM file name or PEM bytes
 
-    >>> load_private_key(ECC.generate(curve="P-256").export_key(format="PEM").encode()).curve
-    'NIST P-256'
+    >>> load_private_key("account.key").size_in_bits()
+    2048
     """
     name = os.fspath(key) if isinstance(key, (str, os.PathLike)) else "the key"
     if name != "the key":
@@ -58,17 +58,17 @@ def load_private_key(key):
             raise ValueError("File does not exist: {0}".format(name))
         with open(name, "rb") as f:
             key = f.read()
-    for module in (RSA, ECC):
+    try:
+        loaded = RSA.import_key(key)
+    except (ValueError, IndexError, TypeError):
+        from Crypto.PublicKey import ECC          # only for EC keys: it takes a while to import
         try:
-            loaded = module.import_key(key)
-            break
+            loaded = ECC.import_key(key)
         except (ValueError, IndexError, TypeError):
-            continue
-    else:
-        raise ValueError("{0} is not a PEM private key (RSA, or EC P-256)".format(name))
+            raise ValueError("{0} is not a PEM private key (RSA, or EC P-256)".format(name))
     if not loaded.has_private():
         raise ValueError("{0} holds a public key; a private key is needed".format(name))
-    if isinstance(loaded, ECC.EccKey) and loaded.curve != "NIST P-256":
+    if not isinstance(loaded, RSA.RsaKey) and loaded.curve != "NIST P-256":
         raise ValueError("{0} is an EC key on {1}; ES256 needs P-256".format(name, loaded.curve))
     if isinstance(loaded, RSA.RsaKey) and loaded.size_in_bits() < 2048:
         raise ValueError("{0} is a {1}-bit RSA key; ACME servers need 2048 bits or more".format(
@@ -141,8 +141,8 @@ def jwk_thumbprint(jwk):
 def get_alg(key):
     """ The JWS "alg" of a key: RS256 for RSA, ES256 for EC P-256
 
-    >>> get_alg(ECC.generate(curve="P-256"))
-    'ES256'
+    >>> get_alg(RSA.construct((0xC5, 3)))
+    'RS256'
     """
     return "RS256" if isinstance(key, RSA.RsaKey) else "ES256"
 
@@ -150,6 +150,7 @@ def get_alg(key):
 def sign(data, key):
     """ Sign bytes: RS256 (RSASSA-PKCS1-v1_5, SHA-256) or ES256 (64 bytes r||s). Needs: load_private_key
 
+    >>> from Crypto.PublicKey import ECC
     >>> len(sign(b"protected.payload", ECC.generate(curve="P-256")))
     64
     """
@@ -158,6 +159,7 @@ def sign(data, key):
     digest = SHA256.new(data)
     if isinstance(key, RSA.RsaKey):
         return pkcs1_15.new(key).sign(digest)
+    from Crypto.Signature import DSS              # only for EC keys: it takes a while to import
     return DSS.new(key, "fips-186-3", encoding="binary").sign(digest)
 
 
@@ -165,8 +167,9 @@ def jws(protected, payload, key):
     """ The flattened JSON JWS of an ACME request (§6.2): protected is the header (alg, jwk or kid,
     nonce, url); payload "" makes a POST-as-GET (§6.3). Needs: b64, sign
 
-    >>> body = jws({"alg": "ES256", "kid": "https://ca/acct/1", "nonce": "n", "url": "https://ca/acct/1"},
-    ...            "", ECC.generate(curve="P-256"))
+    >>> from Crypto.PublicKey import RSA
+    >>> body = jws({"alg": "RS256", "kid": "https://ca/acct/1", "nonce": "n", "url": "https://ca/acct/1"},
+    ...            "", RSA.import_key(open("account.key").read()))
     >>> sorted(body), body["payload"]
     (['payload', 'protected', 'signature'], '')
     """
@@ -294,6 +297,7 @@ def certificate_problems(cert, key, names):
     key, or an object with public_key() (a CSR, another certificate)
 
     >>> from cryptography import x509
+    >>> from Crypto.PublicKey import RSA
     >>> cert = x509.load_pem_x509_certificate(open("example.com.chain.pem", "rb").read())
     >>> certificate_problems(cert, RSA.import_key(open("example.com.key").read()), ["www.example.com", "x.org"])
     ['it does not name x.org']
@@ -301,7 +305,7 @@ def certificate_problems(cert, key, names):
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    if isinstance(key, (RSA.RsaKey, ECC.EccKey)):
+    if hasattr(key, "export_key"):                    # a key of pycryptodome
         expected = key.public_key().export_key(format="DER")
     else:
         expected = key.public_key().public_bytes(*spki)
