@@ -272,6 +272,48 @@ def order_names(order):
     return [identifier["value"].lower() for identifier in order["identifiers"]]
 
 
+def load_pem_chain(text):
+    """ The certificates of a PEM chain, each parsed with its extensions; anything but CERTIFICATE
+    blocks is refused (RFC 8555 §11.4). Line by line: its time grows linearly with the text """
+    from cryptography import x509
+    blocks, block = [], None
+    for line in text.splitlines():
+        line = line.strip()
+        if block is None and line.startswith("-----BEGIN "):
+            label, block = line[11:].rstrip("-"), [line]
+            if label != "CERTIFICATE":
+                raise ValueError("the chain holds a {0:.40} block; only certificates are accepted (RFC 8555 §11.4)"
+                                 .format(label))
+        elif block is not None:
+            block.append(line)
+            if line.startswith("-----END "):
+                blocks.append("\n".join(block))
+                block = None
+    if block is not None or not blocks:
+        raise ValueError("the chain holds no complete certificate")
+    certs = []
+    for number, pem in enumerate(blocks, 1):
+        try:
+            cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
+            len(cert.extensions)                    # malformed extensions fail here, not later
+        except (ValueError, UnicodeEncodeError) as error:
+            raise ValueError("certificate {0} of the chain does not parse: {1:.200}".format(number, str(error)))
+        certs.append(cert)
+    return certs
+
+
+def load_certificate(filename, how_to_get_it):
+    """ The first certificate of a PEM file (a chain), checked as a downloaded chain is """
+    try:
+        with open(filename, encoding="ascii") as f:
+            return load_pem_chain(f.read())[0]
+    except FileNotFoundError:
+        raise AcmeError("Error: File does not exist: {0} (the certificate). Get it with {1}".format(
+            filename, how_to_get_it))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise AcmeError("Error: Cannot read the certificate in {0}: {1}. It was refused.".format(filename, error))
+
+
 class SafeStream:
     """ A text stream that escapes control characters, and goes quiet once its reader has gone """
 

@@ -193,15 +193,16 @@ def main(argv=None):
     print("Ordering a certificate for", ", ".join(names))
     url = transport.url_field(directory, "newOrder", "the directory")
     payload = dict({"identifiers": identifiers}, **({"profile": profile} if profile else {}))
+    hints = {"invalidProfile": "The CA offers these profiles: {0}.".format(", ".join(profiles) or "none")}
     try:
         resp = net.post(url, signed(url, dict(payload, **({"replaces": args.replaces} if args.replaces else {}))),
-                        "creating the order")
+                        "creating the order", hints=hints)
     except transport.AcmeProblem as problem:
         if problem.type != "alreadyReplaced":
             raise
         # Another order already renews that certificate (an earlier run stopped midway): order anew
         print("The CA says another order already replaces that certificate; ordering without \"replaces\".")
-        resp = net.post(url, signed(url, payload), "creating the order")
+        resp = net.post(url, signed(url, payload), "creating the order", hints=hints)
     order = transport.json_object(resp, "the order")
     order_url = transport.location(resp, "the order")
     got = sorted(transport.field(i, "value", str, "the order").lower()

@@ -43,6 +43,8 @@ def main(argv=None):
     if os.path.exists(filename):
         sys.exit("Error: {0} already exists; it was not overwritten. Move it away yourself if you really want a "
                  "new key, or choose another file name.".format(filename))
+    if not os.path.isdir(os.path.dirname(os.path.abspath(filename))):       # before a slow key generation
+        sys.exit("Error: Cannot write in {0}: No such file or directory".format(os.path.dirname(filename)))
 
     if args.type == "ec":
         key = ECC.generate(curve="P-256")

@@ -7,7 +7,8 @@ whose message says what is wrong; nothing returns None on failure.
 
 base64url (RFC 8555 §6.1); keys, JWK and thumbprint (RFC 7517, 7638); RS256/ES256 and the JWS (§6.2);
 external account binding (§7.3.4); challenge values (§8.1, §8.4); names, CSRs, certificates (§7.4,
-§11.4, RFC 8738); acme.ini; and the original package's Confirm and problem printing (§6.7).
+§11.4, RFC 8738); the renewal information ID (RFC 9773); acme.ini; and the original package's
+Confirm and problem printing (§6.7).
 """
 
 import base64
@@ -211,6 +212,17 @@ def dns01_txt_value(key_auth):
     '61rBZ_4knHblO0MNoxFsXZ_eTFUHum0B6IVRbhvUn5I'
     """
     return b64(hashlib.sha256(key_auth.encode("utf8")).digest())
+
+
+def ari_cert_id(key_identifier, serial_number):
+    """ RFC 9773 §4.1: a certificate's ID for renewal information, from its Authority Key Identifier
+    and its serial: base64url of each, the serial as DER integer bytes (a leading 00 kept). Needs: b64
+
+    >>> ari_cert_id(bytes.fromhex("69885B6B87464041E1B37B847BA0AE2CDE01C8D4"), 0x87654321)   # the RFC's own
+    'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE'
+    """
+    return "{0}.{1}".format(b64(key_identifier), b64(serial_number.to_bytes(serial_number.bit_length() // 8 + 1,
+                                                                            "big")))
 
 
 def make_identifier(name):

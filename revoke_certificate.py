@@ -70,14 +70,7 @@ def main(argv=None):
     required = ["ACMEDirectory"] + ([] if args.cert else ["ChainFile"])
     ini = helper.settings(myhelper.load_acme_config(args.config), args.config, required)
     cert_file = args.cert or ini["ChainFile"]
-    try:
-        with open(cert_file, encoding="ascii") as f:
-            cert = transport.load_pem_chain(f.read())[0]
-    except FileNotFoundError:
-        sys.exit("Error: File does not exist: {0} (the certificate). Download it with {1}".format(
-            cert_file, helper.command(args, "get_certificate.py")))
-    except (UnicodeDecodeError, ValueError) as error:
-        sys.exit("Error: Cannot read the certificate in {0}: {1}. It was refused.".format(cert_file, error))
+    cert = helper.load_certificate(cert_file, helper.command(args, "get_certificate.py"))
     if args.use_certificate_key:
         key = helper.load_certificate_key(ini)
         if myhelper.certificate_problems(cert, key, []):

@@ -461,6 +461,20 @@ def authz_name(authz, order_names, what="an authorization"):
     return name
 
 
+def time_field(obj, name, what):
+    """ obj[name], an RFC 3339 time ("2026-11-26T10:00:00Z"), as seconds since 1970 """
+    import datetime
+    text = field(obj, name, str, what)
+    found = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,9})?(Z|[+-]\d\d:\d\d)", text.strip(), re.I)
+    try:
+        zone = "+00:00" if found.group(3).upper() == "Z" else found.group(3)
+        when = datetime.datetime.fromisoformat(found.group(1) + zone).timestamp()
+    except (AttributeError, ValueError, OverflowError):
+        raise helper.AcmeError("Error: The server sent {0!r} where an RFC 3339 time was expected: {1!r} in {2}."
+                               .format(helper.cut(text, 100), name, what))
+    return when + float(found.group(2) or 0)
+
+
 def retry_after(response, now=None):
     """ Retry-After in seconds, or None when absent or unreadable; a date in the past is 0, a huge
     number stays huge (callers clamp it to what they can wait) """
@@ -479,39 +493,9 @@ def retry_after(response, now=None):
 def pem_chain(response, what):
     """ The certificates of a PEM chain answer (ASCII only, linear parse, certificates only) """
     try:
-        return load_pem_chain(response.content.decode("ascii"))
+        return helper.load_pem_chain(response.content.decode("ascii"))
     except UnicodeDecodeError:
         raise helper.AcmeError("Error: The certificate chain from {0} is not ASCII text; it was refused ({1})."
                                .format(response.url, what))
     except ValueError as error:
         raise helper.AcmeError("Error: The certificate chain from {0} was refused: {1}.".format(response.url, error))
-
-
-def load_pem_chain(text):
-    """ The certificates of a PEM chain, each parsed with its extensions; anything but CERTIFICATE
-    blocks is refused (RFC 8555 §11.4). Line by line: its time grows linearly with the text """
-    from cryptography import x509
-    blocks, block = [], None
-    for line in text.splitlines():
-        line = line.strip()
-        if block is None and line.startswith("-----BEGIN "):
-            label, block = line[11:].rstrip("-"), [line]
-            if label != "CERTIFICATE":
-                raise ValueError("the chain holds a {0:.40} block; only certificates are accepted (RFC 8555 §11.4)"
-                                 .format(label))
-        elif block is not None:
-            block.append(line)
-            if line.startswith("-----END "):
-                blocks.append("\n".join(block))
-                block = None
-    if block is not None or not blocks:
-        raise ValueError("the chain holds no complete certificate")
-    certs = []
-    for number, pem in enumerate(blocks, 1):
-        try:
-            cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
-            len(cert.extensions)                    # malformed extensions fail here, not later
-        except (ValueError, UnicodeEncodeError) as error:
-            raise ValueError("certificate {0} of the chain does not parse: {1:.200}".format(number, str(error)))
-        certs.append(cert)
-    return certs

@@ -26,13 +26,16 @@ BASE = "https://acme.test"
 DIRECTORY_URL = BASE + "/directory"
 ACCOUNT_URL = BASE + "/acme/acct/123"
 
-# Today's Let's Encrypt: a random extra entry, renewalInfo, profiles in meta.
+# Today's Let's Encrypt (shared/reference/letsencrypt-2026.md): a random extra entry, renewalInfo,
+# profiles in meta.
 LE_DIRECTORY = {
     "Xk2VQyq8tX0": "https://community.letsencrypt.org/t/adding-random-entries-to-the-directory/33417",
     "keyChange": BASE + "/acme/key-change",
     "meta": {
         "caaIdentities": ["letsencrypt.org"],
-        "profiles": {"classic": "https://letsencrypt.org/docs/profiles#classic"},
+        "profiles": {"classic": "https://letsencrypt.org/docs/profiles#classic",
+                     "shortlived": "https://letsencrypt.org/docs/profiles#shortlived",
+                     "tlsserver": "https://letsencrypt.org/docs/profiles#tlsserver"},
         "termsOfService": "https://letsencrypt.org/documents/LE-SA-v1.5-February-24-2025.pdf",
         "website": "https://letsencrypt.org/docs/staging-environment/",
     },
@@ -42,6 +45,10 @@ LE_DIRECTORY = {
     "renewalInfo": BASE + "/acme/renewal-info",
     "revokeCert": BASE + "/acme/revoke-cert",
 }
+
+
+# Let's Encrypt's account object since 2025: key, createdAt and status; no id, contact or initialIp
+LE_ACCOUNT = {"key": {"kty": "RSA", "n": "xQ", "e": "AQAB"}, "createdAt": "2026-11-20T08:00:00Z", "status": "valid"}
 
 
 def problem(type_, detail, status=400, **extra):
@@ -125,6 +132,8 @@ class FakeAcme:
             return (404, {"Content-Type": "application/problem+json", "Replay-Nonce": self.new_nonce()},
                     json.dumps({"type": "urn:ietf:params:acme:error:malformed", "detail": "no route " + path}))
         answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if callable(answer):                  # an answer that depends on the request
+            answer = answer(record)
         if isinstance(answer, BaseException):
             raise answer
         headers = {"Content-Type": "application/json"}
@@ -146,9 +155,8 @@ class FakeAcme:
 
     def existing_account(self, account=None):
         """ onlyReturnExisting (and newAccount) finds ACCOUNT_URL; the account object as LE returns it now """
-        self.on("POST", "/acme/new-acct", status=200, json=account or {"status": "valid"},
-                headers={"Location": ACCOUNT_URL})
-        self.on("POST", "/acme/acct/123", json=account or {"status": "valid"})
+        self.on("POST", "/acme/new-acct", status=200, json=account or LE_ACCOUNT, headers={"Location": ACCOUNT_URL})
+        self.on("POST", "/acme/acct/123", json=account or LE_ACCOUNT)
 
 
 @pytest.fixture
@@ -239,9 +247,9 @@ def pebble_binaries():
                     "apt-get install pebble, or run ./test.sh which does.".format(", ".join(missing)))
 
 
-def make_chain(names, issuer_name="Fake Intermediate", key_pem=None):
+def make_chain(names, issuer_name="Fake Intermediate", key_pem=None, with_aki=False):
     """ A PEM chain (leaf + issuer) for names, as a CA would send it; the leaf is for the private key
-    key_pem (PEM bytes), or for a new key """
+    key_pem (PEM bytes), or for a new key; with_aki: it names its issuer's key (as ARI needs) """
     import datetime
 
     from cryptography import x509
@@ -262,8 +270,10 @@ def make_chain(names, issuer_name="Fake Intermediate", key_pem=None):
         return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
 
     leaf_key = serialization.load_pem_private_key(key_pem, None) if key_pem else ec.generate_private_key(ec.SECP256R1())
-    leaf = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]), leaf_key,
-                 [x509.SubjectAlternativeName([x509.DNSName(n) for n in names])])
+    extensions = [x509.SubjectAlternativeName([x509.DNSName(n) for n in names])]
+    if with_aki:
+        extensions.append(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()))
+    leaf = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]), leaf_key, extensions)
     return leaf + build(issuer, issuer_key)
 
 

@@ -10,14 +10,21 @@ import myhelper
 from conftest import decode_jws, ACCOUNT_URL, BASE, new_ec_key, problem, verify_jws
 
 
-def test_account_update_sends_the_contacts(fake, workdir, run):
-    fake.existing_account()
-    fake.on("POST", "/acme/acct/123", json={"status": "valid", "contact": ["mailto:ops@example.org"]})
+def test_account_update_sends_the_contacts_and_says_lets_encrypt_ignored_them(fake, workdir, run):
+    fake.existing_account()                  # Let's Encrypt: 200, the account unchanged, no contact in it
     code, out, err = run(account_update, "--contact", "mailto:ops@example.org")
     assert code == 0, err
     update = fake.posts("/acme/acct/123")[0]
     assert update["payload"] == {"contact": ["mailto:ops@example.org"]} and update["header"]["kid"] == ACCOUNT_URL
-    assert "Contact:    ['mailto:ops@example.org']" in out
+    assert "Contact:    (not returned by the server)" in out
+    assert "The CA did not store these contacts: its answer shows none." in out
+
+
+def test_account_update_with_a_ca_that_keeps_contacts(fake, workdir, run):
+    fake.existing_account()
+    fake.on("POST", "/acme/acct/123", json={"status": "valid", "contact": ["mailto:ops@example.org"]})
+    code, out, err = run(account_update, "--contact", "mailto:ops@example.org")
+    assert code == 0 and "Contact:    ['mailto:ops@example.org']" in out and "did not store" not in out
 
 
 def test_account_update_from_acme_ini(fake, workdir, run):
@@ -81,7 +88,10 @@ def test_key_change_builds_the_nested_jws_and_replaces_the_key_after_success(fak
 def test_key_change_conflict_keeps_the_old_key(fake, workdir, run, rsa_pem):
     new_key(workdir)
     fake.existing_account()
-    fake.on("POST", "/acme/key-change", problem("malformed", "new key is already in use", status=409))
+    # Let's Encrypt: 409, type "conflict" (not in RFC 8555), Location naming the account of that key
+    fake.on("POST", "/acme/key-change", problem("conflict", "New key is already in use for a different account",
+                                                status=409) | {"headers": {"Location": BASE + "/acme/acct/77",
+                                                                           "Content-Type": "application/problem+json"}})
     code, out, err = run(account_key_change, "new.key")
     assert code == 1 and "another account already uses it" in err
     assert (workdir / "account.key").read_bytes() == rsa_pem

@@ -34,6 +34,8 @@ FORMATTED = [
     "    caaIdentities: ['letsencrypt.org']",
     "    profiles:",
     "        classic: URL",
+    "        shortlived: URL",
+    "        tlsserver: URL",
     "    termsOfService: URL",
     "    website: URL",
     "newAccount: URL", "newNonce: URL", "newOrder: URL", "renewalInfo: URL", "revokeCert: URL",

@@ -307,9 +307,9 @@ def test_chain_with_a_private_key_is_refused():
     text = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" \
            "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
     with pytest.raises(ValueError, match="PRIVATE KEY block"):
-        transport.load_pem_chain(text)
+        helper.load_pem_chain(text)
     with pytest.raises(ValueError, match="no complete certificate"):
-        transport.load_pem_chain("hello")
+        helper.load_pem_chain("hello")
 
 
 @pytest.mark.parametrize("token", ["../../etc/passwd", "a/b", "short", "abc.def_ghijklmnopq", "",

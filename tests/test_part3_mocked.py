@@ -311,13 +311,13 @@ def test_get_account_url_no_account(fake, workdir, run):
 
 
 def test_get_account_info_today_lets_encrypt(fake, workdir, run):
-    # Let's Encrypt returns neither id, contact, initialIp nor createdAt any more
-    fake.existing_account({"key": {"kty": "RSA"}, "status": "valid"})
+    # Let's Encrypt returns neither id (2019), initialIp (2024) nor contact (2025); createdAt it still does
+    fake.existing_account()
     code, out, err = run(get_account_info)
     assert code == 0, err
     lines = out.splitlines()
     assert lines[-5:] == ["ID:         (not returned by the server)", "Contact:    (not returned by the server)",
-                          "Initial IP: (not returned by the server)", "Created At: (not returned by the server)",
+                          "Initial IP: (not returned by the server)", "Created At: 2026-11-20T08:00:00Z",
                           "Status:    valid"]
     lookup, fetch = fake.posts()
     assert fetch["url"] == ACCOUNT_URL and fetch["header"]["kid"] == ACCOUNT_URL

@@ -147,7 +147,7 @@ def test_request_certificate_ip_identifier(fake, with_cert_key, run):
     fake.existing_account()
     fake.on("POST", "/acme/new-order", status=201, json=order(identifiers=[{"type": "ip", "value": "192.0.2.7"}]),
             headers={"Location": ORDER_URL})
-    code, out, err = run(request_certificate)
+    code, out, err = run(request_certificate, "--yes")
     assert code == 0, err
     assert fake.posts("/acme/new-order")[0]["payload"]["identifiers"] == [{"type": "ip", "value": "192.0.2.7"}]
 

@@ -105,4 +105,4 @@ def test_a_chain_with_anything_but_certificates_is_refused():
         text = "-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----\n" \
                "-----BEGIN {0}-----\nAA\n-----END {0}-----\n".format(label)
         with pytest.raises(ValueError, match="only certificates are accepted"):
-            transport.load_pem_chain(text)
+            helper.load_pem_chain(text)

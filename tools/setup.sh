@@ -33,6 +33,18 @@ if ! .venv/bin/python -m pip install -q --disable-pip-version-check -r "$require
     exit 1
 fi
 
+# The tests also run acme2certifier (a second ACME server, with ARI and profiles) from a venv of its own:
+# it pulls in pyOpenSSL and certbot's acme package, which the examples never need
+if [ "$requirements" = requirements-dev.txt ]; then
+    if [ ! -x .venv-a2c/bin/python ]; then "$python" -m venv .venv-a2c; fi
+    if ! .venv-a2c/bin/python -m pip install -q --disable-pip-version-check -r requirements-acme2certifier.txt \
+            > .venv-a2c/pip.log 2>&1; then
+        cat .venv-a2c/pip.log >&2
+        echo "Error: pip could not install requirements-acme2certifier.txt (see above)." >&2
+        exit 1
+    fi
+fi
+
 if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null; then
     echo "Installing Pebble (Debian package pebble)..."
     apt_install pebble || {
