@@ -91,8 +91,9 @@ def main(argv=None):
     for identifier in identifiers:
         print('Identifier: {0} {1}'.format(identifier["type"], identifier["value"]))
     body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "url": url}
+    hints = {"invalidProfile": "The CA offers these profiles: {0}.".format(", ".join(profiles) or "none")}
     resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), payload, key), "creating the order",
-                    hints={"invalidProfile": "The CA offers these profiles: {0}.".format(", ".join(profiles) or "none")})
+                    hints=hints)
     order = transport.json_object(resp, "the order")
     order_url = transport.location(resp, "the order")
 
