@@ -24,6 +24,7 @@ Example:
     DNSHook = /usr/local/bin/my-dns-api       # in acme.ini: set and clear records by a command
 """
 
+import os
 import shlex
 import subprocess
 import sys
@@ -38,8 +39,9 @@ HOOK_TIMEOUT = 600          # seconds a DNSHook call may take (it may wait for D
 class DnsRecords:
     """ The TXT records of the challenges: set by the DNSHook command, or by you when asked """
 
-    def __init__(self, hook):
+    def __init__(self, hook, config):
         self.hook = shlex.split(hook) if hook else None
+        self.env = dict(os.environ, ACME_INI=os.path.abspath(config))    # the hook may read acme.ini too
         self.records = []
 
     def add(self, name, value):
@@ -52,7 +54,7 @@ class DnsRecords:
         command = self.hook + [action, name, value]
         try:
             done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                  timeout=HOOK_TIMEOUT)
+                                  timeout=HOOK_TIMEOUT, env=self.env)
         except (OSError, subprocess.TimeoutExpired) as error:
             raise helper.AcmeError("Error: The DNSHook command could not run ({0}): {1}".format(error, command[0]))
         for line in done.stdout.splitlines()[:50]:
@@ -133,7 +135,7 @@ def main(argv=None):
         pending.append((authz_url, name, dns01[0]))
 
     if pending:
-        with DnsRecords(ini["DNSHook"]) as records:
+        with DnsRecords(ini["DNSHook"], args.config) as records:
             # 5. The TXT records: _acme-challenge.<name> (a wildcard's "*." dropped) = the dns-01 value
             for _authz_url, name, challenge in pending:
                 token = transport.token(challenge, "the dns-01 challenge for " + name)

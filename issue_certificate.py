@@ -99,11 +99,12 @@ def load_or_create_key(filename, what, bits, yes):
     return myhelper.create_rsa_private_key(filename, bits)
 
 
-def run_hook(hook, action, name, value):
+def run_hook(hook, config, action, name, value):
     """ DNSHook set|clear NAME VALUE (for Alibaba Cloud DNS: python alidns_hook.py); None, or what failed """
     try:
         done = subprocess.run(shlex.split(hook) + [action, name, value], stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=600)
+                              capture_output=True, text=True, timeout=600,
+                              env=dict(os.environ, ACME_INI=os.path.abspath(config)))
     except (OSError, subprocess.TimeoutExpired) as error:
         return "DNSHook {0} {1} could not run: {2}".format(action, name, error)
     if done.returncode != 0:
@@ -235,7 +236,7 @@ def main(argv=None):
             print("Verifying {0} ({1})...".format(name, challenge_type))
             if challenge_type == "dns-01":
                 record = ("_acme-challenge." + name.replace("*.", "", 1), myhelper.dns01_txt_value(key_auth))
-                failed = run_hook(ini["DNSHook"], "set", *record)
+                failed = run_hook(ini["DNSHook"], args.config, "set", *record)
                 if failed:
                     sys.exit("Error: " + failed)
                 done.append(record)
@@ -264,7 +265,7 @@ def main(argv=None):
             server.server_close()
         for item in done:
             if challenge_type == "dns-01":
-                failed = run_hook(ini["DNSHook"], "clear", *item)
+                failed = run_hook(ini["DNSHook"], args.config, "clear", *item)
                 print("Warning: " + failed if failed else "Cleared TXT record " + item[0],
                       file=sys.stderr if failed else sys.stdout)
             elif os.path.exists(item):

@@ -312,9 +312,10 @@ class Reader:
         self.pebble = pebble
         pebble.write_acme_ini(os.path.join(self.folder, "acme.ini"), **ini)
 
-    def run(self, script, *args, ok=True):
+    def run(self, script, *args, ok=True, env=None):
         result = subprocess.run([sys.executable, os.path.join(ROOT, script)] + list(args), cwd=self.folder,
-                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180,
+                                env=dict(os.environ, **(env or {})))
         if ok is not None:
             assert (result.returncode == 0) == ok, "{0} {1}\n{2}\n{3}".format(
                 script, args, result.stdout, result.stderr)

@@ -330,3 +330,32 @@ def test_output_piped_into_head_is_no_traceback(pebble, tmp_path):
     result = subprocess.run("{0} {1} | head -1".format(sys.executable, os.path.join(ROOT, "get_directory.py")),
                             shell=True, cwd=str(tmp_path), capture_output=True, text=True, timeout=60)
     assert result.stdout.startswith("Calling endpoint: ") and "Traceback" not in result.stderr
+
+
+def test_dns01_through_alibaba_cloud_dns_then_install_into_cdn_and_api_gateway(pebble, tmp_path):
+    """ The series' promise, against a fake Alibaba Cloud API that passes TXT records to Pebble's DNS """
+    import sys
+
+    from conftest import ROOT
+    from fake_alibaba import FakeAlibaba
+    with FakeAlibaba(str(tmp_path / "cloud"), zones=("ali.example.test",), cdn_domains=("cdn.ali.example.test",),
+                     api_domains=(("g1", "api.ali.example.test"),), challtest_url=pebble.challtest_url) as cloud:
+        hook = "{0} {1}".format(sys.executable, os.path.join(ROOT, "alidns_hook.py"))
+        reader = Reader(tmp_path, pebble, DNSHook=hook, DNSResolver="127.0.0.1:{0}".format(pebble.dns_port),
+                        DNSWait="0", **cloud.ini_values())
+        env = cloud.environment()
+        reader.account()
+        reader.run("make_certificate_key.py")
+        out = reader.run("issue_certificate.py", "--challenge", "dns-01", "*.ali.example.test", "ali.example.test",
+                         env=env).stdout
+        assert "Certificate signed!" in out
+        assert san(reader.certificate()[0]) == ["*.ali.example.test", "ali.example.test"]
+        actions = [action for action, _p in cloud.calls]
+        assert actions.count("AddDomainRecord") == 2 and actions.count("DeleteDomainRecord") == 2
+        assert cloud.records == {}                              # both records removed afterwards
+        out = reader.run("install_cdn.py", "--domain", "cdn.ali.example.test", env=env).stdout
+        assert "Changed: no certificate -> serial" in out
+        out = reader.run("install_api_gateway.py", "--group", "g1", "--domain", "api.ali.example.test", env=env).stdout
+        assert "Changed: no certificate -> serial" in out
+        assert "already this one" in reader.run("install_cdn.py", "--domain", "cdn.ali.example.test", env=env).stdout
+

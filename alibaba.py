@@ -1,0 +1,140 @@
+""" Let's Encrypt ACME Version 2 Examples - Alibaba Cloud's official SDK, set up the safe way
+
+What the Alibaba Cloud scripts (alidns_hook.py, install_cdn.py, install_api_gateway.py) share, so
+that each can show its own API calls:
+- the SDK's default credential chain: ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+  its credentials file, the aliyun CLI's profile, or an ECS RAM role. No secret is read from
+  acme.ini, and none is printed, --debug included;
+- the region and endpoints from acme.ini (AlibabaRegion, Alibaba*Endpoint; empty: the SDK's
+  defaults), HTTPS with TLS verified, a timeout on every call; the SDK's default signature, V3
+  (ACS3-HMAC-SHA256);
+- call(): one API call, printed as "Calling Alibaba Cloud: Action (endpoint)" with its parameters,
+  private keys masked; an error is one message with its code, message, request ID and a hint.
+The SDK packages are optional: requirements-alibaba.txt. Without them, one line says how to install.
+"""
+
+import os
+import sys
+
+import helper
+
+PACKAGES = {"dns": ("alibabacloud_alidns20150109", "alibabacloud-alidns20150109"),
+            "cdn": ("alibabacloud_cdn20180510", "alibabacloud-cdn20180510"),
+            "apigateway": ("alibabacloud_cloudapi20160714", "alibabacloud-cloudapi20160714")}
+SECRET_PARAMETERS = ("SSLPri", "CertificatePrivateKey", "AccessKeySecret", "SecurityToken")
+HINTS = {
+    "InvalidAccessKeyId.NotFound": "The AccessKey ID is unknown: check ALIBABA_CLOUD_ACCESS_KEY_ID (or your "
+                                   "credentials file, aliyun CLI profile or RAM role).",
+    "SignatureDoesNotMatch": "The AccessKey secret does not match the ID: check ALIBABA_CLOUD_ACCESS_KEY_SECRET.",
+    "IncompleteSignature": "The AccessKey secret does not match the ID: check ALIBABA_CLOUD_ACCESS_KEY_SECRET.",
+    "Forbidden.RAM": "The RAM user or role may not call this action: grant it (README: Alibaba Cloud, RAM policy).",
+    "NoPermission": "The RAM user or role may not call this action: grant it (README: Alibaba Cloud, RAM policy).",
+}
+
+
+def sdk(product):
+    """ The SDK modules of a product (dns, cdn, apigateway): (client module, models module) """
+    module, package = PACKAGES[product]
+    try:
+        __import__("alibabacloud_credentials.client")
+        __import__("alibabacloud_tea_openapi.utils_models")
+        client = __import__(module + ".client", fromlist=["Client"])
+        models = __import__(module + ".models", fromlist=["models"])
+    except ModuleNotFoundError as error:
+        here = os.path.dirname(os.path.abspath(__file__))
+        raise helper.AcmeError("Error: The Alibaba Cloud SDK is missing ({0}, for {1}); install it with: {2} -m pip "
+                               "install -r {3}".format(error.name, package, os.path.basename(sys.executable),
+                                                       os.path.join(here, "requirements-alibaba.txt")))
+    return client, models
+
+
+def client(ini, product):
+    """ A client of the product's API: credentials from the SDK's default chain, never from acme.ini """
+    client_module, _models = sdk(product)
+    from alibabacloud_credentials.client import Client as Credentials
+    from alibabacloud_tea_openapi.utils_models import Config
+    try:
+        credential = Credentials()                    # environment, credentials file, CLI profile, ECS role
+    except Exception as error:                         # the SDK raises plain exceptions here
+        raise helper.AcmeError("Error: No Alibaba Cloud credentials found ({0}). Set ALIBABA_CLOUD_ACCESS_KEY_ID "
+                               "and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or configure the aliyun CLI.".format(
+                                   helper.cut(str(error).splitlines()[0] if str(error) else type(error).__name__, 300)))
+    endpoint = ini[{"dns": "AlibabaDNSEndpoint", "cdn": "AlibabaCDNEndpoint",
+                    "apigateway": "AlibabaAPIGatewayEndpoint"}[product]]
+    defaults = {"dns": "alidns.{0}.aliyuncs.com", "cdn": "cdn.aliyuncs.com",
+                "apigateway": "apigateway.{0}.aliyuncs.com"}
+    config = Config(credential=credential, region_id=ini["AlibabaRegion"], protocol="https",
+                    endpoint=endpoint or defaults[product].format(ini["AlibabaRegion"]),
+                    connect_timeout=int(ini["Timeout"] * 1000), read_timeout=int(ini["Timeout"] * 1000))
+    if ini["AlibabaCABundle"]:
+        config.ca = ini["AlibabaCABundle"]
+    return client_module.Client(config)
+
+
+def masked(parameters):
+    """ The parameters as text to print, private keys and secrets masked """
+    return " ".join("{0}={1}".format(name, "(not shown)" if name in SECRET_PARAMETERS else helper.cut(value, 120))
+                    for name, value in parameters.items() if value is not None)
+
+
+def call(api, method, request, debug=False):
+    """ One API call, say api.add_domain_record(AddDomainRecordRequest(...)): printed, its errors made
+    readable; returns the response body as a dict """
+    action = type(request).__name__[:-len("Request")]
+    print("Calling Alibaba Cloud: {0} ({1}) {2}".format(action, api._endpoint, masked(request.to_map())))
+    try:
+        body = method(request).body.to_map()
+    except Exception as error:                         # the SDK's exception types differ from version to version
+        code = getattr(error, "code", None) or type(error).__name__
+        message = getattr(error, "message", None) or str(error)
+        data = getattr(error, "data", None)
+        request_id = getattr(error, "request_id", None) or (data.get("RequestId") if isinstance(data, dict) else None)
+        raise helper.AcmeError("Error calling Alibaba Cloud: {0} failed\nCode: {1}\nMessage: {2}\nRequestId: {3}{4}"
+                               .format(action, helper.cut(code, 200), helper.cut(message, 1000), request_id,
+                                       "\n" + HINTS[code] if code in HINTS else ""))
+    if debug:
+        print("  <- " + helper.cut({k: "(not shown)" if k in SECRET_PARAMETERS else v for k, v in body.items()}, 3000))
+    return body
+
+
+def certificate_for(ini, args, domain):
+    """ The chain (PEM text), its first certificate and the private key (PEM text) to install on
+    domain: the key must be the certificate's, and the certificate must cover domain """
+    from cryptography import x509
+    chain_file, key_file = args.chain or ini["ChainFile"], args.key or ini["CertificateKeyFile"]
+    if not chain_file or not key_file:
+        raise helper.AcmeError("Error: Set ChainFile and CertificateKeyFile in acme.ini, or pass --chain and --key.")
+    cert = helper.load_certificate(chain_file, "python issue_certificate.py NAME...")
+    with open(chain_file, encoding="ascii") as f:
+        chain = f.read()
+    key = helper.load_certificate_key(ini, key_file)
+    names = [str(n.value) for n in cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value]
+    import myhelper
+    if myhelper.certificate_problems(cert, key, []):
+        raise helper.AcmeError("Error: {0} is not the key of the certificate in {1}; nothing was sent.".format(
+            key_file, chain_file))
+    if not covers(names, domain):
+        raise helper.AcmeError("Error: The certificate in {0} is for {1}, not for {2}; nothing was sent.".format(
+            chain_file, ", ".join(names), domain))
+    with open(key_file, encoding="ascii") as f:
+        return chain, cert, f.read()
+
+
+def describe(pem):
+    """ One line about a certificate (PEM text, maybe empty): its serial and validity """
+    if not pem:
+        return None, "no certificate"
+    from cryptography import x509
+    try:
+        cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return None, "a certificate that does not parse"
+    return format(cert.serial_number, "x"), "serial {0}, valid until {1:%Y-%m-%d %H:%M} UTC".format(
+        format(cert.serial_number, "x"), cert.not_valid_after_utc)
+
+
+def covers(names, domain):
+    """ Does a certificate for names serve domain? (a wildcard covers one label) """
+    domain = domain.lower().rstrip(".")
+    return any(name == domain or (name.startswith("*.") and domain.split(".", 1)[-1] == name[2:] and "." in domain)
+               for name in (n.lower() for n in names))

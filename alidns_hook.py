@@ -1,0 +1,149 @@
+""" Let's Encrypt ACME Version 2 Examples - dns-01 through Alibaba Cloud DNS (Part 1's promise)
+
+A DNSHook for dns01_challenge.py, issue_certificate.py and renew_certificate.py; in acme.ini:
+    DNSHook = /path/to/.venv/bin/python /path/to/alidns_hook.py
+They run it as "alidns_hook.py set NAME VALUE" and "alidns_hook.py clear NAME VALUE", with NAME the
+record (_acme-challenge.www.example.com) and VALUE its TXT value (base64url: it may begin with "-").
+- set: finds the zone among the account's domains by walking up NAME, adds the TXT record, then
+  waits for it to spread: it asks DNSResolver until the record answers, or waits DNSWait seconds;
+- clear: removes only the records this hook made: NAME's TXT records whose value is VALUE.
+Credentials come from the Alibaba Cloud SDK's default chain, never from acme.ini (alibaba.py).
+Reference: RFC 8555 §8.4 (DNS Challenge); Alibaba Cloud DNS API, version 2015-01-09
+
+Alibaba Cloud API calls (signed with V3, ACS3-HMAC-SHA256):
+    set:   DescribeDomains           PageNumber, PageSize        (the account's zones)
+           AddDomainRecord           DomainName, RR, Type=TXT, Value, TTL=600
+    clear: DescribeSubDomainRecords  SubDomain=NAME, Type=TXT
+           DeleteDomainRecord        RecordId                    (each record of ours)
+
+acme.ini keys read: AlibabaRegion, AlibabaDNSEndpoint, AlibabaCABundle, DNSResolver, DNSWait, Timeout
+(acme.ini is the --config FILE, else the file dns01_challenge.py was given, else ./acme.ini).
+Example:
+    python alidns_hook.py set _acme-challenge.www.example.com fO86Vd...
+    python alidns_hook.py clear _acme-challenge.www.example.com fO86Vd...
+"""
+
+import os
+import random
+import socket
+import struct
+import sys
+import time
+
+import helper  # first: without a package it says what to install
+import alibaba
+import myhelper
+
+PAGE = 100
+
+
+def parse_args(argv):
+    parser = helper.options(__doc__)
+    parser.add_argument("action", choices=("set", "clear"))
+    parser.add_argument("name", metavar="NAME", help="the TXT record, e.g. _acme-challenge.www.example.com")
+    parser.add_argument("value", metavar="VALUE", help="its value")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    where = next((i for i, arg in enumerate(argv) if arg in ("set", "clear")), len(argv))
+    args = parser.parse_args(argv[:where] + ["--"] + argv[where:])      # VALUE may begin with "-"
+    if "--config" not in argv[:where] and os.environ.get("ACME_INI"):
+        args.config = os.environ["ACME_INI"]                              # the file the calling script read
+    return args
+
+
+def find_zone(api, models, name, debug):
+    """ The account's zone that holds NAME: walk up NAME's labels among the account's domains """
+    zones, page = set(), 1
+    while page <= 50:
+        body = alibaba.call(api, api.describe_domains, models.DescribeDomainsRequest(page_number=page, page_size=PAGE),
+                            debug)
+        found = (body.get("Domains") or {}).get("Domain") or []
+        zones |= {str(domain.get("DomainName", "")).lower() for domain in found if isinstance(domain, dict)}
+        if len(found) < PAGE:
+            break
+        page += 1
+    labels = name.lower().rstrip(".").split(".")
+    for start in range(1, len(labels) - 1):
+        if ".".join(labels[start:]) in zones:
+            return ".".join(labels[start:])
+    sys.exit("Error: None of this account's Alibaba Cloud DNS domains holds {0} (it has: {1}). Add the domain to "
+             "Alibaba Cloud DNS, or use another DNSHook.".format(name, ", ".join(sorted(zones)) or "none"))
+
+
+def txt_query(resolver, name, timeout):
+    """ The TXT values a DNS server answers for name (one UDP query; stdlib only) """
+    host, _, port = resolver.partition(":")
+    query_id = random.getrandbits(16)
+    question = b"".join(bytes([len(label)]) + label.encode("ascii") for label in name.rstrip(".").split(".")) + b"\0"
+    packet = struct.pack(">HHHHHH", query_id, 0x0100, 1, 0, 0, 0) + question + struct.pack(">HH", 16, 1)
+    with socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(packet, (host.strip("[]"), int(port or 53)))
+        answer = s.recv(65535)
+    if len(answer) < 12 or struct.unpack(">H", answer[:2])[0] != query_id:
+        return []
+    count, offset, values = struct.unpack(">H", answer[6:8])[0], 12 + len(question) + 4, []
+    for _ in range(count):
+        while offset < len(answer) and answer[offset] not in (0,) and answer[offset] < 0xC0:   # a name...
+            offset += answer[offset] + 1
+        offset += 2 if offset < len(answer) and answer[offset] >= 0xC0 else 1                  # ...or a pointer
+        kind, _cls, _ttl, length = struct.unpack(">HHIH", answer[offset:offset + 10])
+        rdata, offset = answer[offset + 10:offset + 10 + length], offset + 10 + length
+        while kind == 16 and rdata:                                                            # TXT strings
+            values.append(rdata[1:1 + rdata[0]].decode("ascii", "replace"))
+            rdata = rdata[1 + rdata[0]:]
+    return values
+
+
+def wait_until_published(ini, name, value):
+    """ Until DNSResolver answers the record (at most max(DNSWait, 60) seconds), or DNSWait seconds """
+    if not ini["DNSResolver"]:
+        if ini["DNSWait"]:
+            print("Waiting {0:g} seconds for the record to spread (DNSWait).".format(ini["DNSWait"]))
+            time.sleep(ini["DNSWait"])
+        return
+    deadline = time.monotonic() + max(ini["DNSWait"], 60)
+    while True:
+        try:
+            if value in txt_query(ini["DNSResolver"], name, min(5, ini["Timeout"])):
+                print("{0} answers the record.".format(ini["DNSResolver"]))
+                return
+        except (OSError, struct.error, IndexError) as error:
+            print("Asking {0}: {1}".format(ini["DNSResolver"], error))
+        if time.monotonic() > deadline:
+            sys.exit("Error: {0} still does not answer the TXT record {1} after {2:g} seconds.".format(
+                ini["DNSResolver"], name, max(ini["DNSWait"], 60)))
+        time.sleep(2)
+
+
+def main(argv=None):
+    """ Main Program Function """
+    args = parse_args(argv)
+    ini = helper.settings(myhelper.load_acme_config(args.config), args.config)
+    name = args.name.lower().rstrip(".")
+    myhelper.make_identifier(name.replace("_acme-challenge.", "", 1))      # a real host name, nothing else
+    api = alibaba.client(ini, "dns")
+    _client, models = alibaba.sdk("dns")
+
+    if args.action == "set":
+        zone = find_zone(api, models, name, args.debug)
+        rr = name[:-len(zone) - 1]
+        body = alibaba.call(api, api.add_domain_record, models.AddDomainRecordRequest(
+            domain_name=zone, rr=rr, type="TXT", value=args.value, ttl=600), args.debug)
+        print("Added TXT record {0} (zone {1}, RecordId {2}).".format(name, zone, body.get("RecordId")))
+        wait_until_published(ini, name, args.value)
+        return 0
+
+    # clear: only the records with this value, the ones this hook made
+    body = alibaba.call(api, api.describe_sub_domain_records, models.DescribeSubDomainRecordsRequest(
+        sub_domain=name, type="TXT"), args.debug)
+    records = (body.get("DomainRecords") or {}).get("Record") or []
+    ours = [r for r in records if isinstance(r, dict) and r.get("Value") == args.value and r.get("RecordId")]
+    for record in ours:
+        alibaba.call(api, api.delete_domain_record, models.DeleteDomainRecordRequest(record_id=record["RecordId"]),
+                     args.debug)
+    print("Removed {0} TXT record(s) {1}; {2} other(s) left alone.".format(len(ours), name, len(records) - len(ours)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(helper.run(main))
