@@ -72,9 +72,15 @@ def client(ini, product):
 
 
 def masked(parameters):
-    """ The parameters as text to print, private keys and secrets masked """
-    return " ".join("{0}={1}".format(name, "(not shown)" if name in SECRET_PARAMETERS else helper.cut(value, 120))
-                    for name, value in parameters.items() if value is not None)
+    """ The parameters as text to print: private keys and secrets masked, a PEM text summed up """
+    def shown(name, value):
+        if name in SECRET_PARAMETERS:
+            return "(not shown)"
+        if "-----BEGIN" in str(value):
+            return "(PEM, {0} certificate(s))".format(str(value).count("-----BEGIN CERTIFICATE"))
+        return helper.cut(value, 120)
+    return " ".join("{0}={1}".format(name, shown(name, value)) for name, value in parameters.items()
+                    if value is not None)
 
 
 def call(api, method, request, debug=False):

@@ -107,6 +107,8 @@ def run_hook(hook, config, action, name, value):
                               env=dict(os.environ, ACME_INI=os.path.abspath(config)))
     except (OSError, subprocess.TimeoutExpired) as error:
         return "DNSHook {0} {1} could not run: {2}".format(action, name, error)
+    for line in done.stdout.splitlines()[:50]:
+        print("  DNSHook:", helper.cut(line, 500))
     if done.returncode != 0:
         return "DNSHook {0} {1} failed with status {2}: {3}".format(
             action, name, done.returncode, helper.cut((done.stderr or done.stdout).strip(), 1000))

@@ -1,14 +1,10 @@
-""" Let's Encrypt ACME Version 2 Examples - the mechanics every step uses (article Part 4)
+""" Let's Encrypt ACME Version 2 Examples - the mechanics every step uses (article Part 4): base64url,
+keys, JWK and thumbprint, RS256/ES256 and the JWS, EAB, challenge values, names, CSRs, certificates,
+the ARI certificate ID, acme.ini, and the original package's Confirm and problem printing.
 
-Small functions you can copy: paste one into your own file with the imports above it and the
-helpers its docstring names after "Needs:", and it works. They take plain values (a key object,
-bytes, a dict); where the article passed a file name, that still works. A problem is a ValueError
-whose message says what is wrong; nothing returns None on failure.
-
-base64url (RFC 8555 §6.1); keys, JWK and thumbprint (RFC 7517, 7638); RS256/ES256 and the JWS (§6.2);
-external account binding (§7.3.4); challenge values (§8.1, §8.4); names, CSRs, certificates (§7.4,
-§11.4, RFC 8738); the renewal information ID (RFC 9773); acme.ini; and the original package's
-Confirm and problem printing (§6.7).
+Copy any function: paste it with the imports above and the helpers its docstring names after
+"Needs:" into your own file, and it works. They take plain values (a key object, bytes, a dict), or
+a file name where the article passed one, and raise ValueError with a message: never return None.
 """
 
 import base64
@@ -33,8 +29,7 @@ def b64(data):
     >>> b64(b"\\x03\\xec\\xff")
     'A-z_'
     """
-    if isinstance(data, str):
-        data = data.encode("utf8")
+    data = data.encode("utf8") if isinstance(data, str) else data
     return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
 
 
@@ -54,9 +49,9 @@ def load_private_key(key):
     2048
     """
     name = os.fspath(key) if isinstance(key, (str, os.PathLike)) else "the key"
+    if name != "the key" and not os.path.exists(name):
+        raise ValueError("File does not exist: {0}".format(name))
     if name != "the key":
-        if not os.path.exists(name):
-            raise ValueError("File does not exist: {0}".format(name))
         with open(name, "rb") as f:
             key = f.read()
     try:
@@ -106,8 +101,6 @@ def create_rsa_private_key(filename, bits=4096):
     >>> create_rsa_private_key(os.path.join(tempfile.mkdtemp(), "a.key"), 2048).size_in_bits()
     2048
     """
-    if os.path.exists(filename):
-        raise ValueError("{0} already exists; it was not overwritten".format(filename))
     key = RSA.generate(bits)
     save_private_key(key, filename)
     return key
@@ -272,11 +265,10 @@ def load_csr(csr):
     True
     """
     from cryptography import x509
-    name = "the CSR"
-    if isinstance(csr, (str, os.PathLike)):
-        name = os.fspath(csr)
-        if not os.path.exists(name):
-            raise ValueError("File does not exist: {0}".format(name))
+    name = os.fspath(csr) if isinstance(csr, (str, os.PathLike)) else "the CSR"
+    if name != "the CSR" and not os.path.exists(name):
+        raise ValueError("File does not exist: {0}".format(name))
+    if name != "the CSR":
         with open(name, "rb") as f:
             csr = f.read()
     try:
@@ -317,10 +309,8 @@ def certificate_problems(cert, key, names):
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    if hasattr(key, "export_key"):                    # a key of pycryptodome
-        expected = key.public_key().export_key(format="DER")
-    else:
-        expected = key.public_key().public_bytes(*spki)
+    expected = (key.public_key().export_key(format="DER") if hasattr(key, "export_key")      # pycryptodome's
+                else key.public_key().public_bytes(*spki))
     problems = [] if cert.public_key().public_bytes(*spki) == expected else ["its key is not the expected key"]
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value

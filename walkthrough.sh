@@ -5,5 +5,5 @@
 # Your own acme.ini and account.key are never touched.
 set -euo pipefail
 cd "$(dirname "$0")"
-tools/setup.sh requirements.txt
+tools/setup.sh requirements.txt requirements-alibaba.txt
 exec .venv/bin/python tools/walkthrough.py "$@"

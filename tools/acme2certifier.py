@@ -204,7 +204,8 @@ class Acme2Certifier:
         values = {"AccountKeyFile": "account.key", "CertificateKeyFile": "example.test.key",
                   "CSRFile": "example.test.csr", "ChainFile": "example.test.chain.pem",
                   "ACMEDirectory": self.directory_url, "CABundle": self.ca_file, "Timeout": "30",
-                  "Contacts": "mailto:someone@example.org"}
+                  "Contacts": "mailto:someone@example.org",
+                  "HTTPPort": str(free_port()), "HTTPBind": HOST}      # it validates nothing: any free port
         values.update(extra)
         with open(filename, "w", encoding="utf8") as f:
             f.write("# Written by tools/acme2certifier.py for a local acme2certifier\n[acme-neoprime]\n")
