@@ -155,7 +155,7 @@ def main(argv=None):
         command += ["--csr", ini["CSRFile"]]                   # the same CSR: the same key and names
     else:
         command += names                                        # a CSR made anew from CertificateKeyFile
-    print("$ python " + " ".join([os.path.basename(command[1])] + command[2:]), flush=True)
+    print("Running: python " + " ".join([os.path.basename(command[1])] + command[2:]), flush=True)
     if subprocess.run(command, stdin=subprocess.DEVNULL).returncode != 0:
         sys.exit("Error: The renewal failed (above); {0} and {1} are unchanged. The next run tries again."
                  .format(chain_file, key_file))
@@ -174,7 +174,7 @@ def main(argv=None):
     if args.deploy_hook:
         env = dict(os.environ, RENEWED_CHAIN=os.path.abspath(chain_file), RENEWED_KEY=os.path.abspath(key_file),
                    RENEWED_DOMAINS=" ".join(names))
-        print("$ " + args.deploy_hook, flush=True)
+        print("Running the deploy hook: " + args.deploy_hook, flush=True)
         done = subprocess.run(args.deploy_hook, shell=True, env=env, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             sys.exit("Error: Renewed, but the deploy hook failed with status {0}; run it again by hand: {1}".format(

@@ -201,8 +201,8 @@ class Acme2Certifier:
 
     def write_acme_ini(self, filename, **extra):
         """ An acme.ini for the examples, pointing at this acme2certifier """
-        values = {"AccountKeyFile": "account.key", "CertificateKeyFile": "example.test.key",
-                  "CSRFile": "example.test.csr", "ChainFile": "example.test.chain.pem",
+        values = {"AccountKeyFile": "a2c-account.key", "CertificateKeyFile": "ari.example.test.key",
+                  "CSRFile": "ari.example.test.csr", "ChainFile": "ari.example.test.chain.pem",
                   "ACMEDirectory": self.directory_url, "CABundle": self.ca_file, "Timeout": "30",
                   "Contacts": "mailto:someone@example.org",
                   "HTTPPort": str(free_port()), "HTTPBind": HOST}      # it validates nothing: any free port

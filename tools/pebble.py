@@ -46,6 +46,7 @@ from cryptography.x509.oid import NameOID
 
 HOST = "127.0.0.1"
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 USUAL_PORTS = {"port": 14000, "management_port": 15000, "http_port": 5002, "tls_port": 5001, "dns_port": 8053,
                "challtest_port": 8055}
 PORT_NAMES = {"port": "ACME", "management_port": "Pebble management", "http_port": "http-01 checks",
@@ -122,8 +123,9 @@ class Pebble:
             setattr(self, name, ports.pop(name, usual))
         if ports:
             raise TypeError("unknown ports: {0}".format(", ".join(ports)))
-        # No random 0-15 s validation delay unless asked; nonce rejection off unless asked.
-        self.env = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}
+        # No random validation delay, no nonce rejection, no reuse of valid authorizations unless asked
+        # (tools/soak.py asks): the same steps print the same lines every time
+        self.env = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
         self.env.update(env or {})
         self.eab_keys = eab_keys
         self.processes = []
@@ -201,6 +203,15 @@ class Pebble:
             f.write("# Written by tools/pebble.py for a local Pebble\n[acme-neoprime]\n")
             for key, value in values.items():
                 f.write("{0} = {1}\n".format(key, value))
+
+    def write_alibaba_ini(self, filename, cloud, root=ROOT):
+        """ An acme.ini for the Alibaba Cloud scripts: this Pebble, and a fake Alibaba Cloud API (cloud);
+        DNSHook runs the alidns_hook.py of the project in root """
+        self.write_acme_ini(filename, AccountKeyFile="alibaba-account.key", CertificateKeyFile="ali.example.test.key",
+                            CSRFile="ali.example.test.csr", ChainFile="ali.example.test.chain.pem",
+                            DNSHook="{0} {1}".format(shlex.quote(sys.executable),
+                                                     shlex.quote(os.path.join(root, "alidns_hook.py"))),
+                            DNSResolver="{0}:{1}".format(HOST, self.dns_port), DNSWait="0", **cloud.ini_values())
 
     # -- start and stop -------------------------------------------------
 
@@ -312,14 +323,16 @@ def main(argv=None):
     parser.add_argument("--ini", metavar="FILE", help="also write an ini file for the examples that points at it")
     parser.add_argument("--force", action="store_true", help="replace the --ini file if it exists")
     parser.add_argument("--eab", action="store_true", help="require external account binding (its key in --ini)")
+    parser.add_argument("--alibaba-ini", metavar="FILE", help="also run a fake Alibaba Cloud API and write FILE for it")
     for name, usual in USUAL_PORTS.items():
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=usual, metavar="PORT",
                             help="{0} port (default: {1}; a free one when taken)".format(PORT_NAMES[name], usual))
     args = parser.parse_args(argv)
-    if args.ini and os.path.exists(args.ini) and not args.force:
-        print("Error: {0} already exists; it was not overwritten. Choose another name, or pass --force to replace "
-              "it.".format(args.ini), file=sys.stderr)
-        return 1
+    for ini in (args.ini, args.alibaba_ini):
+        if ini and os.path.exists(ini) and not args.force:
+            print("Error: {0} already exists; it was not overwritten. Choose another name, or pass --force to "
+                  "replace it.".format(ini), file=sys.stderr)
+            return 1
     # kill (SIGTERM) stops Pebble as cleanly as Ctrl-C does
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     pebble = Pebble(args.dir, eab_keys=EAB_KEYS if args.eab else None,
@@ -337,6 +350,17 @@ def main(argv=None):
     if args.ini:
         pebble.write_acme_ini(args.ini)
         print("Wrote {0}: use it with --config {0}".format(args.ini))
+    cloud = None
+    if args.alibaba_ini:
+        from fake_alibaba import FakeAlibaba
+        cloud = FakeAlibaba(os.path.join(args.dir, "alibaba"), zones=("ali.example.test",),
+                            cdn_domains=("cdn.ali.example.test",), api_domains=(("g1", "api.ali.example.test"),),
+                            challtest_url=pebble.challtest_url).start()
+        pebble.write_alibaba_ini(args.alibaba_ini, cloud)
+        print("A fake Alibaba Cloud API runs at {0}; wrote {1}. Its credentials:".format(cloud.endpoint,
+                                                                                         args.alibaba_ini))
+        print("export ALIBABA_CLOUD_ACCESS_KEY_ID={0} ALIBABA_CLOUD_ACCESS_KEY_SECRET={1}".format(
+            cloud.access_key_id, cloud.secret))
     print("Press Ctrl-C to stop.", flush=True)
     try:
         while all(p.poll() is None for p in pebble.processes):
@@ -346,6 +370,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         return 0
     finally:
+        if cloud:
+            cloud.stop()
         pebble.stop()
 
 

@@ -22,19 +22,27 @@ FENCE = "```"
 
 
 def parse_transcript(text):
-    """ {command: output} for every "$ python ..." in a walkthrough transcript, first run kept """
-    outputs = {}
+    """ [(command, output)] for every "$ ..." of a walkthrough transcript, in order """
+    outputs = []
     command, lines = None, []
     for line in text.splitlines() + ["$ end"]:
         if line.startswith(("$ ", "=====", "Walkthrough complete", "Walkthrough stopped")):
-            if command and command not in outputs:
+            if command:
                 while lines and not lines[-1].strip():
                     lines.pop()
-                outputs[command] = "\n".join(lines)
+                outputs.append((command, "\n".join(lines)))
             command, lines = (line[2:], []) if line.startswith("$ ") else (None, [])
         elif command:
             lines.append(line)
     return outputs
+
+
+def runs(outputs):
+    """ {normalized command: [output of its first run, of its second run, ...]} """
+    found = {}
+    for command, output in outputs:
+        found.setdefault(normalize_command(command), []).append(output)
+    return found
 
 
 def blocks(readme_text):
@@ -54,14 +62,16 @@ def normalize_command(command):
 
 
 def fill(readme_text, outputs):
-    by_shape = {normalize_command(c): (c, o) for c, o in outputs.items()}
+    """ Each output block gets the output of its command's run: the nth block the nth run """
+    found, seen = runs(outputs), {}
 
     def replace(match):
         command = match.group("command")
-        if normalize_command(command) not in by_shape:
-            raise SystemExit("No output for {0!r} in the transcript".format(command))
-        _ran, output = by_shape[normalize_command(command)]
-        body = "{0}text\n$ {1}\n{2}\n{0}\n".format(FENCE, command, output)
+        shape = normalize_command(command)
+        seen[shape] = seen.get(shape, -1) + 1
+        if seen[shape] >= len(found.get(shape, [])):
+            raise SystemExit("No output for {0!r} (run {1}) in the transcript".format(command, seen[shape] + 1))
+        body = "{0}text\n$ {1}\n{2}\n{0}\n".format(FENCE, command, found[shape][seen[shape]])
         return match.group(1) + body + match.group(4)
     return BLOCK.sub(replace, readme_text)
 

@@ -167,13 +167,7 @@ def run(folder, echo=True, env=None, keep_running=False, acme2certifier=True):
         with FakeAlibaba(os.path.join(folder, "alibaba"), zones=("ali.example.test",),
                          cdn_domains=("cdn.ali.example.test",), api_domains=(("g1", "api.ali.example.test"),),
                          challtest_url=pebble.challtest_url) as cloud:
-            pebble.write_acme_ini(os.path.join(folder, "alibaba.ini"), AccountKeyFile="alibaba-account.key",
-                                  CertificateKeyFile="ali.example.test.key", CSRFile="ali.example.test.csr",
-                                  ChainFile="ali.example.test.chain.pem",
-                                  DNSHook="{0} {1}".format(shlex.quote(sys.executable), shlex.quote(
-                                      os.path.join(ROOT, "alidns_hook.py"))),
-                                  DNSResolver="127.0.0.1:{0}".format(pebble.dns_port), DNSWait="0",
-                                  **cloud.ini_values())
+            pebble.write_alibaba_ini(os.path.join(folder, "alibaba.ini"), cloud)
             steps = [(part, ALIBABA_ENV.format(cloud.access_key_id, cloud.secret) if command == "ALIBABA_ENV"
                       else command) for part, command in ALIBABA_STORY]
             if not transcript.story(steps):
@@ -182,9 +176,7 @@ def run(folder, echo=True, env=None, keep_running=False, acme2certifier=True):
         if acme2certifier:
             try:
                 with Acme2Certifier(os.path.join(folder, "acme2certifier")) as a2c:
-                    a2c.write_acme_ini(os.path.join(folder, "a2c.ini"), AccountKeyFile="a2c-account.key",
-                                       CertificateKeyFile="ari.example.test.key", CSRFile="ari.example.test.csr",
-                                       ChainFile="ari.example.test.chain.pem")
+                    a2c.write_acme_ini(os.path.join(folder, "a2c.ini"))
                     if not transcript.story(A2C_STORY):
                         return False
             except Acme2CertifierError as error:
