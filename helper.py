@@ -32,6 +32,11 @@ def missing_package(module):
     return "Error: The Python package {0} is missing; {1}".format(package, fix)
 
 
+# pycryptodome reaches its C code through cffi when cffi is installed (cryptography brings it), and
+# cffi then parses C declarations at every start: 80 ms of each run. Without cffi it uses ctypes, at
+# the same speed afterwards. Nothing here needs cffi itself (cryptography's bindings are compiled).
+sys.modules.setdefault("cffi", None)
+
 try:                                          # before anything needs them: a line, not a traceback
     import Crypto  # noqa: F401
     import cryptography  # noqa: F401

@@ -140,6 +140,28 @@ def test_load_ec_key_formats(tmp_path, fmt):
     assert as_int(myhelper.get_jwk(loaded)["x"]) == key.public_key().public_numbers().x
 
 
+def pkcs1_of(values):
+    """ An "RSA PRIVATE KEY" PEM of any nine DER values """
+    from Crypto.IO import PEM
+    from Crypto.Util.asn1 import DerOctetString, DerSequence
+    der = DerSequence([DerOctetString(v) if isinstance(v, bytes) else v for v in values]).encode()
+    return PEM.encode(der, "RSA PRIVATE KEY").encode()
+
+
+def inconsistent_pkcs1():
+    """ A PKCS #1 key whose d belongs to another key: read without the primality tests, it is still refused """
+    one, other = RSA.generate(2048), RSA.generate(2048)
+    return pkcs1_of([0, one.n, one.e, other.d, one.p, one.q, 1, 1, 1])
+
+
+def test_a_pkcs1_key_is_read_without_primality_tests_and_signs_as_import_key_would(tmp_path):
+    key = RSA.generate(2048)
+    fast = myhelper.load_private_key(write(tmp_path / "k.pem", key.export_key(pkcs=1)))
+    slow = RSA.import_key(key.export_key(pkcs=1))
+    assert (fast.n, fast.e, fast.d, fast.p, fast.q, fast.u) == (slow.n, slow.e, slow.d, slow.p, slow.q, slow.u)
+    assert myhelper.sign(b"data", fast) == myhelper.sign(b"data", slow)
+
+
 def test_bad_keys_are_refused_with_a_clear_message(tmp_path):
     cases = {
         "missing": (None, "File does not exist"),
@@ -149,6 +171,10 @@ def test_bad_keys_are_refused_with_a_clear_message(tmp_path):
         "public": (RSA.generate(2048).public_key().export_key(), "holds a public key"),
         "p384": (ECC.generate(curve="P-384").export_key(format="PEM").encode(), "needs P-256"),
         "small": (RSA.generate(1024).export_key(), "2048 bits or more"),
+        "inconsistent": (inconsistent_pkcs1(), "not a PEM private key"),
+        "encrypted": (RSA.generate(2048).export_key(passphrase="secret", pkcs=1), "not a PEM private key"),
+        "not integers": (pkcs1_of([0, b"n", 65537, 3, 5, 7, 1, 1, 1]), "not a PEM private key"),
+        "p is 1": (pkcs1_of([0, 35, 5, 5, 1, 35, 1, 1, 1]), "not a PEM private key"),
     }
     for name, (data, message) in cases.items():
         path = tmp_path / name
