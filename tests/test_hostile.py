@@ -24,6 +24,7 @@ import get_account_info
 import get_certificate
 import get_challenges
 import get_directory
+import hostile_inputs
 import http01_challenge
 import issue_certificate
 import new_account
@@ -246,6 +247,16 @@ def test_hostile_error_bodies_are_read_in_linear_time(ca, run, body):
     code, out, err = run(get_account_info)
     assert_clean_failure(code, out, err, "Status Code: 500")
     assert time.monotonic() - started < 5 and len(err) < 5000
+
+
+@pytest.mark.parametrize("case", sorted(hostile_inputs.CASES))
+def test_every_parser_of_server_text_takes_10_mb_of_hostile_input(case):
+    """ A guard against hangs only (60 s; each takes under 2 s here): docs/BENCHMARKS.md shows the
+    times at 1 MB and 10 MB, growing linearly """
+    with transport._deadline(60):
+        outcome, _seconds = hostile_inputs.call(case, 10 * 1000 * 1000)
+    refused = case.startswith(("PEM chain", "JSON: open"))
+    assert outcome.startswith("refused" if refused else "result"), outcome
 
 
 def test_deep_json_nesting_is_one_clear_error(ca, run):

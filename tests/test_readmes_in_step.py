@@ -48,7 +48,8 @@ def test_the_same_commands(both):
 def test_the_same_output_blocks(both):
     english, japanese = (commands(text) for text in both)
     for (command, _why, out_en), (_c, _w, out_ja) in zip(english, japanese):
-        assert out_ja == out_en, "README.ja.md shows other output for `{0}`; run python tools/update_readme.py".format(command)
+        assert out_ja == out_en, "README.ja.md shows other output for `{0}`; run python tools/update_readme.py".format(
+            command)
 
 
 def test_the_same_rows_of_differences_from_the_article(both):
