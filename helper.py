@@ -211,6 +211,16 @@ def write_file(filename, data, mode=0o644, backup=False):
     return saved
 
 
+def new_key_file(filename):
+    """ Where a new key goes: never over an existing file, and a missing folder said before a slow key generation """
+    if os.path.exists(filename):
+        raise AcmeError("Error: {0} already exists; it was not overwritten. Move it away yourself if you really "
+                        "want a new key, or choose another file name.".format(filename))
+    if not os.path.isdir(os.path.dirname(os.path.abspath(filename))):
+        raise AcmeError("Error: Cannot write in {0}: No such file or directory".format(os.path.dirname(filename)))
+    return filename
+
+
 def _other_key(key, other_file, message):
     """ Refuse key when other_file holds the same key (RFC 8555 §11.1: never one key for both jobs) """
     if other_file and os.path.isfile(other_file):

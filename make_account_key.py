@@ -15,7 +15,6 @@ The same with openssl:
     openssl ecparam -name prime256v1 -genkey -noout -out account.key
 """
 
-import os
 import sys
 
 import helper  # first: without a package it says what to install
@@ -35,16 +34,8 @@ def parse_args(argv):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    if args.file:
-        filename = args.file
-    else:
-        filename = helper.settings(myhelper.load_acme_config(args.config), args.config,
-                                   ["AccountKeyFile"])["AccountKeyFile"]
-    if os.path.exists(filename):
-        sys.exit("Error: {0} already exists; it was not overwritten. Move it away yourself if you really want a "
-                 "new key, or choose another file name.".format(filename))
-    if not os.path.isdir(os.path.dirname(os.path.abspath(filename))):       # before a slow key generation
-        sys.exit("Error: Cannot write in {0}: No such file or directory".format(os.path.dirname(filename)))
+    filename = helper.new_key_file(args.file or helper.settings(
+        myhelper.load_acme_config(args.config), args.config, ["AccountKeyFile"])["AccountKeyFile"])
 
     if args.type == "ec":
         key = ECC.generate(curve="P-256")

@@ -44,10 +44,12 @@ def main(argv=None):
     print(summary + "; transcripts in " + base)
     if args.write:
         with open(os.path.join(os.path.dirname(HERE), "docs", "SOAK.md"), "w", encoding="utf8") as f:
-            f.write("# Soak\n\nReproduce with `tools/setup.sh requirements.txt && .venv/bin/python tools/soak.py "
-                    "--write`.\n\nEach round: a new Pebble with {0}, then every step of the walkthrough "
-                    "(keys, account, order, http-01, dns-01, finalize, certificate, revocation, issue_certificate, "
-                    "key rollover, deactivation, EAB).\n\nDate: {1}. Result: **{2}**; badNonce retries per round: "
+            f.write("# Soak\n\nReproduce with `tools/setup.sh requirements.txt requirements-alibaba.txt && "
+                    ".venv/bin/python tools/soak.py --write`.\n\nEach round: a new Pebble with {0}, then every "
+                    "step of the walkthrough (keys, account, order, http-01, dns-01, finalize, certificate, "
+                    "PKCS #12, renewal, revocation, issue_certificate, key rollover, deactivation, EAB, Alibaba "
+                    "Cloud DNS, CDN and API Gateway against the fake API, and against acme2certifier: renewal "
+                    "information and profiles).\n\nDate: {1}. Result: **{2}**; badNonce retries per round: "
                     "{3}.\n".format(", ".join("{0}={1}".format(k, v) for k, v in ENV.items()),
                                      time.strftime("%Y-%m-%d"), summary, ", ".join(map(str, retries_seen))))
     return 1 if failures else 0
