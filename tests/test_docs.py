@@ -20,18 +20,22 @@ MODULES = ("helper.py", "myhelper.py", "transport.py", "alibaba.py")        # im
 SCRIPTS = sorted(f for f in os.listdir(ROOT) if f.endswith(".py") and f not in MODULES)
 
 
-@pytest.fixture
-def article_folder(tmp_path, monkeypatch, rsa_pem, cert_rsa_pem):
-    """ A reader's folder after Part 2: acme.ini, account.key, example.com.key, .csr and .chain.pem """
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "acme.ini").write_text("[acme-neoprime]\nUserAgent = neoprime.io-acme-client/1.0\n"
-                                       "AccountKeyFile = account.key\nCSRFile = example.com.csr\n")
-    (tmp_path / "account.key").write_bytes(rsa_pem)
-    (tmp_path / "example.com.key").write_bytes(cert_rsa_pem)
+@pytest.fixture(scope="module")
+def article_files(rsa_pem, cert_rsa_pem):
+    """ A reader's files after Part 2, made once: acme.ini, account.key, example.com.key, .csr, .chain.pem """
     csr = myhelper.create_csr(RSA.import_key(cert_rsa_pem), ["example.com", "www.example.com"])
-    (tmp_path / "example.com.csr").write_bytes(csr)
-    (tmp_path / "example.com.chain.pem").write_text(make_chain(["example.com", "www.example.com"],
-                                                               key_pem=cert_rsa_pem))
+    return {"acme.ini": b"[acme-neoprime]\nUserAgent = neoprime.io-acme-client/1.0\nAccountKeyFile = account.key\n"
+                        b"CSRFile = example.com.csr\n",
+            "account.key": rsa_pem, "example.com.key": cert_rsa_pem, "example.com.csr": csr,
+            "example.com.chain.pem": make_chain(["example.com", "www.example.com"], key_pem=cert_rsa_pem).encode()}
+
+
+@pytest.fixture
+def article_folder(tmp_path, monkeypatch, article_files):
+    """ A reader's folder after Part 2, the current directory """
+    monkeypatch.chdir(tmp_path)
+    for name, data in article_files.items():
+        (tmp_path / name).write_bytes(data)
     return tmp_path
 
 

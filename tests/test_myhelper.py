@@ -148,31 +148,31 @@ def pkcs1_of(values):
     return PEM.encode(der, "RSA PRIVATE KEY").encode()
 
 
-def inconsistent_pkcs1():
+def inconsistent_pkcs1(one, other):
     """ A PKCS #1 key whose d belongs to another key: read without the primality tests, it is still refused """
-    one, other = RSA.generate(2048), RSA.generate(2048)
     return pkcs1_of([0, one.n, one.e, other.d, one.p, one.q, 1, 1, 1])
 
 
-def test_a_pkcs1_key_is_read_without_primality_tests_and_signs_as_import_key_would(tmp_path):
-    key = RSA.generate(2048)
+def test_a_pkcs1_key_is_read_without_primality_tests_and_signs_as_import_key_would(tmp_path, rsa_pem):
+    key = RSA.import_key(rsa_pem)
     fast = myhelper.load_private_key(write(tmp_path / "k.pem", key.export_key(pkcs=1)))
     slow = RSA.import_key(key.export_key(pkcs=1))
     assert (fast.n, fast.e, fast.d, fast.p, fast.q, fast.u) == (slow.n, slow.e, slow.d, slow.p, slow.q, slow.u)
     assert myhelper.sign(b"data", fast) == myhelper.sign(b"data", slow)
 
 
-def test_bad_keys_are_refused_with_a_clear_message(tmp_path):
+def test_bad_keys_are_refused_with_a_clear_message(tmp_path, rsa_pem, cert_rsa_pem):
+    key, other = RSA.import_key(rsa_pem), RSA.import_key(cert_rsa_pem)
     cases = {
         "missing": (None, "File does not exist"),
         "corrupt": (b"-----BEGIN RSA PRIVATE KEY-----\nnot base64\n-----END RSA PRIVATE KEY-----\n",
                     "not a PEM private key"),
         "empty": (b"", "not a PEM private key"),
-        "public": (RSA.generate(2048).public_key().export_key(), "holds a public key"),
+        "public": (key.public_key().export_key(), "holds a public key"),
         "p384": (ECC.generate(curve="P-384").export_key(format="PEM").encode(), "needs P-256"),
         "small": (RSA.generate(1024).export_key(), "2048 bits or more"),
-        "inconsistent": (inconsistent_pkcs1(), "not a PEM private key"),
-        "encrypted": (RSA.generate(2048).export_key(passphrase="secret", pkcs=1), "not a PEM private key"),
+        "inconsistent": (inconsistent_pkcs1(key, other), "not a PEM private key"),
+        "encrypted": (key.export_key(passphrase="secret", pkcs=1), "not a PEM private key"),
         "not integers": (pkcs1_of([0, b"n", 65537, 3, 5, 7, 1, 1, 1]), "not a PEM private key"),
         "p is 1": (pkcs1_of([0, 35, 5, 5, 1, 35, 1, 1, 1]), "not a PEM private key"),
     }

@@ -69,5 +69,22 @@ def test_the_japanese_readme_reads_as_japanese(both):
     for calque in ("鍵の交換", "キー認可", "モード 0600"):
         assert calque not in japanese, calque
     prose = re.sub(r"```.*?```|`[^`]*`|\|[^\n]*", "", japanese, flags=re.S)
+    assert not re.search(r"[()]", re.sub(r"\]\([^)]*\)", "]", prose)), "ASCII parentheses in Japanese prose: use （）"
     kana = len(re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]", prose))
     assert kana > len(re.findall(r"[A-Za-z]", prose)) / 2, "the Japanese README's prose is mostly English"
+
+
+def test_the_glossary_terms_are_used_and_its_labels_are_what_the_scripts_print(both):
+    english, japanese = both
+    body, _, glossary = japanese.partition("## 用語集")
+    rows = [row.split("|")[1:4] for row in glossary.splitlines() if row.startswith("| ") and "---" not in row][1:]
+    assert len(rows) >= 15
+    for term, _rfc, labels in rows:
+        term = term.strip().split("（")[0]                     # the term, without its gloss
+        assert term in body, "the glossary's {0} is not used in README.ja.md".format(term)
+        for label in re.findall(r"`([^`]+)`", labels):
+            pattern = re.escape(label).replace("NAME", r"\S+")
+            assert re.search(pattern, english), "the glossary's label {0} is not in README.md's output".format(label)
+    for rule in ("鍵認可", "鍵のロールオーバー", "パーミッション 0600", "CSR（証明書署名要求）",
+                 "外部アカウントバインディング（EAB）", "更新情報（ARI"):
+        assert rule in body, rule
