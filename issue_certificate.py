@@ -57,7 +57,8 @@ def parse_args(argv):
     parser.add_argument("--bind", help="http-01: address of the built-in server (default: HTTPBind, or all)")
     parser.add_argument("--webroot", metavar="DIR", help="http-01: write the files under DIR (default: Webroot)")
     parser.add_argument("--profile", help="certificate profile (default: Profile in acme.ini; empty: the CA's)")
-    parser.add_argument("--replaces", metavar="CERT_ID", help="the ARI certificate ID this certificate renews")
+    parser.add_argument("--replaces", metavar="CERT_ID",
+                        help="the ARI certificate ID this certificate renews (--replaces=ID: an ID may start with -)")
     parser.add_argument("--agree-tos", action="store_true", help="agree to the CA's terms of service")
     parser.add_argument("--yes", action="store_true", help="create missing keys without asking")
     return parser.parse_args(argv)

@@ -32,6 +32,7 @@ import fcntl
 import json
 import os
 import random
+import shlex
 import subprocess
 import sys
 import time
@@ -145,7 +146,7 @@ def main(argv=None):
     # Renew: issue_certificate.py does the ACME exchanges; the old chain and key stay until it succeeded
     command = [sys.executable, os.path.join(HERE, "issue_certificate.py"), "--config", args.config, "--yes"]
     command += ["--debug"] if args.debug else []
-    command += ["--replaces", cert_id] if cert_id else []
+    command += ["--replaces=" + cert_id] if cert_id else []     # "=": an ID may start with "-"
     new_key = key_file + ".new"
     if args.new_key:
         if not os.path.exists(new_key):                         # an earlier run's new key is used again
@@ -155,7 +156,7 @@ def main(argv=None):
         command += ["--csr", ini["CSRFile"]]                   # the same CSR: the same key and names
     else:
         command += names                                        # a CSR made anew from CertificateKeyFile
-    print("Running: python " + " ".join([os.path.basename(command[1])] + command[2:]), flush=True)
+    print("Running: python " + shlex.join([os.path.basename(command[1])] + command[2:]), flush=True)
     if subprocess.run(command, stdin=subprocess.DEVNULL).returncode != 0:
         sys.exit("Error: The renewal failed (above); {0} and {1} are unchanged. The next run tries again."
                  .format(chain_file, key_file))

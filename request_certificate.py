@@ -39,7 +39,8 @@ def parse_args(argv):
     parser = helper.options(__doc__)
     parser.add_argument("--csr", help="CSR file (default: CSRFile in acme.ini)")
     parser.add_argument("--profile", help="certificate profile (default: Profile in acme.ini; empty: the CA's)")
-    parser.add_argument("--replaces", metavar="CERT_ID", help="the ARI certificate ID this order renews")
+    parser.add_argument("--replaces", metavar="CERT_ID",
+                        help="the ARI certificate ID this order renews (--replaces=ID: an ID may start with -)")
     parser.add_argument("--yes", action="store_true", help="use the profile Let's Encrypt needs for IP addresses")
     return parser.parse_args(argv)
 

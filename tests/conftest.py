@@ -249,7 +249,8 @@ def pebble_binaries():
 
 def make_chain(names, issuer_name="Fake Intermediate", key_pem=None, with_aki=False):
     """ A PEM chain (leaf + issuer) for names, as a CA would send it; the leaf is for the private key
-    key_pem (PEM bytes), or for a new key; with_aki: it names its issuer's key (as ARI needs) """
+    key_pem (PEM bytes), or for a new key; with_aki: it names its issuer's key (as ARI needs), True for
+    the key's own identifier or the identifier's bytes """
     import datetime
 
     from cryptography import x509
@@ -271,8 +272,10 @@ def make_chain(names, issuer_name="Fake Intermediate", key_pem=None, with_aki=Fa
 
     leaf_key = serialization.load_pem_private_key(key_pem, None) if key_pem else ec.generate_private_key(ec.SECP256R1())
     extensions = [x509.SubjectAlternativeName([x509.DNSName(n) for n in names])]
-    if with_aki:
+    if with_aki is True:
         extensions.append(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()))
+    elif with_aki:
+        extensions.append(x509.AuthorityKeyIdentifier(with_aki, None, None))
     leaf = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]), leaf_key, extensions)
     return leaf + build(issuer, issuer_key)
 
