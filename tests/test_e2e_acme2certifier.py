@@ -14,7 +14,7 @@ import pytest
 from acme2certifier import VENV_PYTHON, Acme2Certifier
 from conftest import Reader
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.acme2certifier]
 
 
 @pytest.fixture(scope="module")
