@@ -28,7 +28,9 @@ def a2c(tmp_path_factory):
 class A2cReader(Reader):
     def __init__(self, folder, server, **ini):
         self.folder, self.pebble = str(folder), server
-        server.write_acme_ini(os.path.join(self.folder, "acme.ini"), **ini)
+        files = {"AccountKeyFile": "account.key", "CertificateKeyFile": "example.test.key",     # Reader's names
+                 "CSRFile": "example.test.csr", "ChainFile": "example.test.chain.pem"}
+        server.write_acme_ini(os.path.join(self.folder, "acme.ini"), **dict(files, **ini))
 
 
 def issued(reader, *args):
