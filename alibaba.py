@@ -115,8 +115,7 @@ def certificate_for(ini, args, domain):
         chain = f.read()
     key = helper.load_certificate_key(ini, key_file)
     names = [str(n.value) for n in cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value]
-    import myhelper
-    if myhelper.certificate_problems(cert, key, []):
+    if helper.certificate_problems(cert, key, []):
         raise helper.AcmeError("Error: {0} is not the key of the certificate in {1}; nothing was sent.".format(
             key_file, chain_file))
     if not covers(names, domain):

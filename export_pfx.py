@@ -67,7 +67,7 @@ def main(argv=None):
     with open(chain_file, encoding="ascii") as f:
         certs = helper.load_pem_chain(f.read())
     key = helper.load_certificate_key(ini, key_file)
-    if myhelper.certificate_problems(certs[0], key, []):
+    if helper.certificate_problems(certs[0], key, []):
         sys.exit("Error: {0} is not the key of the certificate in {1}; nothing was written.".format(key_file,
                                                                                                    chain_file))
     if os.path.exists(out) and not myhelper.Confirm("{0} exists. Replace it (y/n): ".format(out), args.yes):

@@ -78,7 +78,7 @@ def main(argv=None):
         if names != ordered:
             sys.exit("Error: The CSR names {0}, but the order is for {1}. Use the CSR the order was made from, or "
                      "make a new order.".format(", ".join(names), helper.cut(", ".join(ordered), 1000)))
-        if not myhelper.certificate_problems(csr, key, []):          # no problem: the CSR has the account key
+        if not helper.certificate_problems(csr, key, []):          # no problem: the CSR has the account key
             sys.exit("Error: The CSR carries the account key. Never reuse the account key in a certificate (RFC "
                      "8555 §11.1): {0}".format(helper.command(args, "make_certificate_key.py")))
 

@@ -109,7 +109,7 @@ def main(argv=None):
     certs = transport.pem_chain(resp, "the certificate")
 
     # Nothing is saved unless the certificate is for the key of the CSR and every name of the order
-    problems = myhelper.certificate_problems(certs[0], csr, helper.order_names(saved))
+    problems = helper.certificate_problems(certs[0], csr, helper.order_names(saved))
     if problems:
         sys.exit("Error: The certificate from {0} does not fit the order: {1}. It was not saved; {2} is unchanged."
                  .format(url, "; ".join(problems), ini["ChainFile"]))

@@ -7,6 +7,8 @@ The rest is the frame around every script, so that the scripts themselves can te
 - settings(): the values of acme.ini, checked (https URL, numbers, contacts, file names);
 - text from the server reaches the terminal with its control characters escaped (an ESC sequence
   could set the window title or clear the screen), and one value is cut at 2,000 characters;
+- certificate_problems(): a certificate (or CSR) checked against the key and the names before it is
+  saved or sent anywhere;
 - options(): --config FILE and --debug, and a usage error that exits 1 like every other failure;
 - run(main): one message on stderr and exit 1 on failure, 130 on Ctrl-C, never a traceback for
   what a user or a server can cause; output piped into `head` stops quietly while the work goes on.
@@ -328,6 +330,30 @@ def load_certificate(filename, how_to_get_it):
             filename, how_to_get_it))
     except (UnicodeDecodeError, ValueError) as error:
         raise AcmeError("Error: Cannot read the certificate in {0}: {1}. It was refused.".format(filename, error))
+
+
+def certificate_problems(cert, key, names):
+    """ What is wrong with a certificate for this key and these names; [] when it fits. key: a private
+    key, or an object with public_key() (a CSR, another certificate)
+
+    >>> from cryptography import x509
+    >>> from Crypto.PublicKey import RSA
+    >>> cert = x509.load_pem_x509_certificate(open("example.com.chain.pem", "rb").read())
+    >>> certificate_problems(cert, RSA.import_key(open("example.com.key").read()), ["www.example.com", "x.org"])
+    ['it does not name x.org']
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    expected = (key.public_key().export_key(format="DER") if hasattr(key, "export_key")      # pycryptodome's
+                else key.public_key().public_bytes(*spki))
+    problems = [] if cert.public_key().public_bytes(*spki) == expected else ["its key is not the expected key"]
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        named = {str(n.value).lower() for n in san if isinstance(n, (x509.DNSName, x509.IPAddress))}
+    except x509.ExtensionNotFound:
+        named = set()
+    return problems + ["it does not name {0}".format(name) for name in names if name.lower() not in named]
 
 
 class SafeStream:

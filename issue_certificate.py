@@ -147,7 +147,7 @@ def main(argv=None):
         cert_key = load_or_create_key(args.key or ini["CertificateKeyFile"], "certificate key", 2048, args.yes)
         csr_pem = myhelper.create_csr(cert_key, names)
     csr = myhelper.load_csr(csr_pem)
-    if not myhelper.certificate_problems(csr, account_key, []):
+    if not helper.certificate_problems(csr, account_key, []):
         sys.exit("Error: The certificate key is the account key. Never reuse it (RFC 8555 §11.1).")
     if challenge_type == "dns-01" and not ini["DNSHook"]:
         sys.exit("Error: dns-01 here needs DNSHook in acme.ini (by hand: python dns01_challenge.py).")
@@ -295,7 +295,7 @@ def main(argv=None):
     resp = net.post(url, signed(url, ""), "downloading the certificate",
                     headers={"Accept": "application/pem-certificate-chain"})
     certs = transport.pem_chain(resp, "the certificate")
-    problems = myhelper.certificate_problems(certs[0], csr, names)
+    problems = helper.certificate_problems(certs[0], csr, names)
     if problems:
         sys.exit("Error: The certificate does not fit the order: {0}. {1} is unchanged.".format(
             "; ".join(problems), chain_file))

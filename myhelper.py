@@ -1,6 +1,6 @@
 """ Let's Encrypt ACME Version 2 Examples - the mechanics every step uses (article Part 4): base64url,
-keys, JWK and thumbprint, RS256/ES256 and the JWS, EAB, challenge values, names, CSRs, certificates,
-the ARI certificate ID, acme.ini, and the original package's Confirm and problem printing.
+keys, JWK and thumbprint, RS256/ES256 and the JWS, EAB, challenge values, names, CSRs, the ARI
+certificate ID, acme.ini, and the original package's Confirm and problem printing.
 
 Copy any function: paste it with the imports above and the helpers its docstring names after
 "Needs:" into your own file, and it works. They take plain values (a key object, bytes, a dict), or
@@ -303,30 +303,6 @@ def get_domains_from_csr(csr):
     except x509.ExtensionNotFound:
         pass
     return list(dict.fromkeys(name.lower() for name in names))
-
-
-def certificate_problems(cert, key, names):
-    """ What is wrong with a certificate for this key and these names; [] when it fits. key: a private
-    key, or an object with public_key() (a CSR, another certificate)
-
-    >>> from cryptography import x509
-    >>> from Crypto.PublicKey import RSA
-    >>> cert = x509.load_pem_x509_certificate(open("example.com.chain.pem", "rb").read())
-    >>> certificate_problems(cert, RSA.import_key(open("example.com.key").read()), ["www.example.com", "x.org"])
-    ['it does not name x.org']
-    """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    expected = (key.public_key().export_key(format="DER") if hasattr(key, "export_key")      # pycryptodome's
-                else key.public_key().public_bytes(*spki))
-    problems = [] if cert.public_key().public_bytes(*spki) == expected else ["its key is not the expected key"]
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        named = {str(n.value).lower() for n in san if isinstance(n, (x509.DNSName, x509.IPAddress))}
-    except x509.ExtensionNotFound:
-        named = set()
-    return problems + ["it does not name {0}".format(name) for name in names if name.lower() not in named]
 
 
 def load_acme_config(filename="acme.ini"):

@@ -94,7 +94,7 @@ def same_csr(csr_file, cert, names):
     if not csr_file or not os.path.exists(csr_file):
         return False
     csr = myhelper.load_csr(csr_file)
-    return sorted(myhelper.get_domains_from_csr(csr)) == names and not myhelper.certificate_problems(cert, csr, [])
+    return sorted(myhelper.get_domains_from_csr(csr)) == names and not helper.certificate_problems(cert, csr, [])
 
 
 def main(argv=None):

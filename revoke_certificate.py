@@ -73,7 +73,7 @@ def main(argv=None):
     cert = helper.load_certificate(cert_file, helper.command(args, "get_certificate.py"))
     if args.use_certificate_key:
         key = helper.load_certificate_key(ini)
-        if myhelper.certificate_problems(cert, key, []):
+        if helper.certificate_problems(cert, key, []):
             sys.exit("Error: {0} is not the key of this certificate: only its own key can revoke it without the "
                      "account.".format(ini["CertificateKeyFile"]))
     else:
