@@ -223,40 +223,35 @@ def new_key_file(filename):
     return filename
 
 
-def _other_key(key, other_file, message):
-    """ Refuse key when other_file holds the same key (RFC 8555 §11.1: never one key for both jobs) """
+def _load_key(filename, what, make, other_file, same_message):
+    """ A private key that must exist and must not be the key in other_file (RFC 8555 §11.1: never one
+    key for both jobs) """
+    if not os.path.exists(filename):
+        raise AcmeError("Error: File does not exist: {0} ({1}). Create it with: {2}".format(filename, what, make))
+    key = myhelper.load_private_key(filename)
     if other_file and os.path.isfile(other_file):
         try:
             same = myhelper.get_jwk(myhelper.load_private_key(other_file)) == myhelper.get_jwk(key)
         except ValueError:
-            return
+            same = False
         if same:
-            raise AcmeError("Error: " + message.format(other_file))
+            raise AcmeError("Error: " + same_message.format(other_file))
+    return key
 
 
 def load_account_key(ini, filename=None):
     """ The account key (AccountKeyFile), refused when it is the certificate key """
     make = "python make_account_key.py" + (" " + filename if filename else ", or python new_account.py")
-    filename = filename or ini["AccountKeyFile"]
-    if not os.path.exists(filename):
-        raise AcmeError("Error: File does not exist: {0} (the account key). Create it with: {1}".format(
-            filename, make))
-    key = myhelper.load_private_key(filename)
-    _other_key(key, ini["CertificateKeyFile"], "The account key is the certificate key ({0}). Never use one key "
-               "for both (RFC 8555 §11.1): set AccountKeyFile to your account key.")
-    return key
+    return _load_key(filename or ini["AccountKeyFile"], "the account key", make, ini["CertificateKeyFile"],
+                     "The account key is the certificate key ({0}). Never use one key for both (RFC 8555 "
+                     "§11.1): set AccountKeyFile to your account key.")
 
 
 def load_certificate_key(ini, filename=None):
     """ The certificate key (CertificateKeyFile, or filename), refused when it is the account key """
-    filename = filename or ini["CertificateKeyFile"]
-    if not os.path.exists(filename):
-        raise AcmeError("Error: File does not exist: {0} (the certificate key). Create it with: python "
-                        "make_certificate_key.py".format(filename))
-    key = myhelper.load_private_key(filename)
-    _other_key(key, ini["AccountKeyFile"], "The certificate key is the account key ({0}). Never reuse the account "
-               "key in a certificate (RFC 8555 §11.1): make a separate one with python make_certificate_key.py")
-    return key
+    return _load_key(filename or ini["CertificateKeyFile"], "the certificate key", "python make_certificate_key.py",
+                     ini["AccountKeyFile"], "The certificate key is the account key ({0}). Never reuse the account "
+                     "key in a certificate (RFC 8555 §11.1): make a separate one with python make_certificate_key.py")
 
 
 def save_order(ini, url, order):
