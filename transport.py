@@ -476,7 +476,7 @@ def time_field(obj, name, what):
 
 
 def retry_after(response, now=None):
-    """ Retry-After in seconds, or None when absent or unreadable; a date in the past is 0, a huge
+    """ Retry-After in seconds, or None when absent or unreadable; a past date gives 0.0, a huge
     number stays huge (callers clamp it to what they can wait) """
     value = response.headers.get("Retry-After", "").strip()
     if re.fullmatch(r"[0-9]{1,9}", value):

@@ -174,7 +174,7 @@ def test_bad_keys_are_refused_with_a_clear_message(tmp_path, rsa_pem, cert_rsa_p
         "inconsistent": (inconsistent_pkcs1(key, other), "not a PEM private key"),
         "encrypted": (key.export_key(passphrase="secret", pkcs=1), "not a PEM private key"),
         "not integers": (pkcs1_of([0, b"n", 65537, 3, 5, 7, 1, 1, 1]), "not a PEM private key"),
-        "p is 1": (pkcs1_of([0, 35, 5, 5, 1, 35, 1, 1, 1]), "not a PEM private key"),
+        "p = 1": (pkcs1_of([0, 35, 5, 5, 1, 35, 1, 1, 1]), "not a PEM private key"),
     }
     for name, (data, message) in cases.items():
         path = tmp_path / name

@@ -34,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from pebble import HOST, free_port, make_tls_files  # noqa: E402
+from pebble import HOST, free_port, log_tail, make_tls_files, stop_process  # noqa: E402
 
 VENV_PYTHON = os.path.join(ROOT, ".venv-a2c", "bin", "python")
 PROFILES = {"classic": "https://letsencrypt.org/docs/profiles#classic",
@@ -177,20 +177,11 @@ class Acme2Certifier:
                                                                                        self.log_file))
 
     def log_tail(self, lines=20):
-        try:
-            with open(self.log_file, encoding="utf8", errors="replace") as f:
-                return "".join(f.readlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.log_file, lines)
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            stop_process(self.process)
         self.process = None
 
     def __enter__(self):

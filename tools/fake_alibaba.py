@@ -240,8 +240,8 @@ class FakeAlibaba:
         requests.post(self.challtest_url + "/clear-txt", json={"host": host}, timeout=10).raise_for_status()
         for record in self.records.values():
             if record["Type"] == "TXT" and record["DomainName"] == zone and record["RR"] == rr:
-                requests.post(self.challtest_url + "/set-txt", json={"host": host, "value": record["Value"]},
-                              timeout=10).raise_for_status()
+                txt = {"host": host, "value": record["Value"]}
+                requests.post(self.challtest_url + "/set-txt", json=txt, timeout=10).raise_for_status()
 
     def cdn_domain(self, name):
         if name.lower() not in self.cdn:

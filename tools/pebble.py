@@ -56,6 +56,26 @@ EAB_KEYS = {"kid-1": "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDk
 INSTALL_HINT = "Install it with: sudo apt-get install pebble   (Debian 12+ / Ubuntu 22.04+)"
 
 
+def log_tail(filename, lines):
+    """ The last lines of a server's log, for an error message """
+    try:
+        with open(filename, encoding="utf8", errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def stop_process(process):
+    """ SIGTERM, then SIGKILL after 10 s: a test server never outlives its test """
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class PebbleError(Exception):
     """ Pebble could not be started; the message says why and what to do """
 
@@ -278,21 +298,11 @@ class Pebble:
             self.directory_url, timeout, self.log_file, self.log_tail()))
 
     def log_tail(self, lines=15):
-        try:
-            with open(self.log_file, encoding="utf8", errors="replace") as f:
-                return "".join(f.readlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.log_file, lines)
 
     def stop(self):
         for process in reversed(self.processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_process(process)
         self.processes = []
 
     def __enter__(self):
