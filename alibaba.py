@@ -103,6 +103,16 @@ def call(api, method, request, debug=False):
     return body
 
 
+def install_options(doc, domain_help):
+    """ The options of install_cdn.py and install_api_gateway.py: which domain, which files, --yes """
+    parser = helper.options(doc)
+    parser.add_argument("--domain", required=True, help=domain_help)
+    parser.add_argument("--chain", help="the certificate chain (default: ChainFile)")
+    parser.add_argument("--key", help="its private key (default: CertificateKeyFile)")
+    parser.add_argument("--yes", action="store_true", help="replace a live certificate without asking")
+    return parser
+
+
 def certificate_for(ini, args, domain):
     """ The chain (PEM text), its first certificate and the private key (PEM text) to install on
     domain: the key must be the certificate's, and the certificate must cover domain """

@@ -27,12 +27,8 @@ import myhelper
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = alibaba.install_options(__doc__, "the group's custom domain")
     parser.add_argument("--group", required=True, metavar="GROUP_ID", help="the API group's ID")
-    parser.add_argument("--domain", required=True, help="the group's custom domain")
-    parser.add_argument("--chain", help="the certificate chain (default: ChainFile)")
-    parser.add_argument("--key", help="its private key (default: CertificateKeyFile)")
-    parser.add_argument("--yes", action="store_true", help="replace a live certificate without asking")
     return parser.parse_args(argv)
 
 

@@ -28,12 +28,7 @@ import myhelper
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
-    parser.add_argument("--domain", required=True, help="the CDN domain (accelerated domain name)")
-    parser.add_argument("--chain", help="the certificate chain (default: ChainFile)")
-    parser.add_argument("--key", help="its private key (default: CertificateKeyFile)")
-    parser.add_argument("--yes", action="store_true", help="replace a live certificate without asking")
-    return parser.parse_args(argv)
+    return alibaba.install_options(__doc__, "the CDN domain (accelerated domain name)").parse_args(argv)
 
 
 def main(argv=None):
