@@ -64,13 +64,8 @@ FLOW = [
 
 
 def python(args, cwd, env=None):
-    started = time.perf_counter()
-    result = subprocess.run([sys.executable] + args, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
-                            text=True, timeout=600, env=env)
-    elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit("{0} failed:\n{1}{2}".format(" ".join(args), result.stdout[-2000:], result.stderr[-2000:]))
-    return elapsed, result.stdout
+    """ Run this Python with args: (wall seconds, its output); a failure ends the benchmark """
+    return run_command([sys.executable] + args, cwd, env)
 
 
 def label_of(args):
