@@ -129,8 +129,8 @@ def main(argv=None):
 
     # The names, the keys and the CSR, all local: nothing is sent before they are right
     if args.csr:
-        csr_pem = myhelper.load_csr(args.csr).public_bytes(serialization.Encoding.PEM)
-        names = myhelper.get_domains_from_csr(csr_pem)
+        csr = myhelper.load_csr(args.csr)
+        names = myhelper.get_domains_from_csr(csr)
         if args.names and sorted(myhelper.make_identifier(n)["value"] for n in args.names) != sorted(names):
             sys.exit("Error: --csr {0} is for {1}, not for the names given.".format(args.csr, ", ".join(names)))
     elif args.names:
@@ -143,10 +143,11 @@ def main(argv=None):
     if challenge_type == "dns-01" and any(i["type"] == "ip" for i in identifiers):
         sys.exit("Error: An IP address cannot be proven with dns-01; use --challenge http-01.")
     account_key = load_or_create_key(ini["AccountKeyFile"], "account key", 4096, args.yes)
+    jwk = myhelper.get_jwk(account_key)
     if not args.csr:
         cert_key = load_or_create_key(args.key or ini["CertificateKeyFile"], "certificate key", 2048, args.yes)
         csr_pem = myhelper.create_csr(cert_key, names)
-    csr = myhelper.load_csr(csr_pem)
+        csr = myhelper.load_csr(csr_pem)
     if not helper.certificate_problems(csr, account_key, []):
         sys.exit("Error: The certificate key is the account key. Never reuse it (RFC 8555 §11.1).")
     if challenge_type == "dns-01" and not ini["DNSHook"]:
@@ -178,9 +179,8 @@ def main(argv=None):
         if ini["Contacts"]:
             payload["contact"] = ini["Contacts"]
         if ini["EABKeyID"]:
-            payload["externalAccountBinding"] = myhelper.eab_jws(ini["EABKeyID"], ini["EABHMACKey"], url,
-                                                                 myhelper.get_jwk(account_key))
-    lookup = {"alg": myhelper.get_alg(account_key), "jwk": myhelper.get_jwk(account_key), "url": url}
+            payload["externalAccountBinding"] = myhelper.eab_jws(ini["EABKeyID"], ini["EABHMACKey"], url, jwk)
+    lookup = {"alg": myhelper.get_alg(account_key), "jwk": jwk, "url": url}
     resp = net.post(url, lambda nonce: myhelper.jws(dict(lookup, nonce=nonce), payload, account_key),
                     "registering the account", hints={"accountDoesNotExist": "No account uses this key yet. Read "
                     "the terms of service ({0}) and pass --agree-tos to create one.".format(
@@ -216,7 +216,7 @@ def main(argv=None):
     helper.save_order(ini, order_url, order)
 
     # 5. The authorizations: a valid one needs nothing; the others get the chosen challenge
-    jwk, pending = myhelper.get_jwk(account_key), []
+    pending = []
     for authz_url in transport.field(order, "authorizations", list, "the order"):
         transport.check_url(authz_url if isinstance(authz_url, str) else "", "an authorization URL")
         authz = transport.json_object(net.post(authz_url, signed(authz_url, ""), "fetching an authorization"),
