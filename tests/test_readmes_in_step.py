@@ -13,7 +13,7 @@ import re
 import pytest
 
 from conftest import ROOT
-from test_readme import commands
+from test_readme import commands, normalize
 
 
 def read(name):
@@ -88,3 +88,18 @@ def test_the_glossary_terms_are_used_and_its_labels_are_what_the_scripts_print(b
     for rule in ("鍵認可", "鍵のロールオーバー", "パーミッション 0600", "CSR（証明書署名要求）",
                  "外部アカウントバインディング（EAB）", "更新情報（ARI"):
         assert rule in body, rule
+
+
+def test_the_comparison_holds_on_any_date():
+    """ The README's blocks were made on one day; compared on another weekday, month and year, and in
+    another time zone's hours, they still match what the scripts print """
+    text = read("README.md")
+    moved = re.sub(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (\w{3}) \d{4} \d\d:\d\d:\d\d GMT",
+                   "Wed, 09 Feb 2033 23:59:58 GMT", text)
+    moved = re.sub(r"\b20\d\d-\d\d-\d\d([T ])\d\d:\d\d:\d\d", r"2033-02-09\g<1>23:59:58", moved)
+    assert moved != text, "the README no longer shows a date: make this test find another"
+    blocks = [body for _command, _why, body in commands(text) if body]
+    moved_blocks = [body for _command, _why, body in commands(moved) if body]
+    assert len(blocks) == len(moved_blocks) >= 20
+    for before, after in zip(blocks, moved_blocks):
+        assert normalize(before) == normalize(after)
