@@ -20,13 +20,14 @@ Example:
 
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, config, files, frame, send
+import helper
 import myhelper
-import transport
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("--yes", action="store_true", help="deactivate without asking")
     return parser.parse_args(argv)
 
@@ -34,39 +35,42 @@ def parse_args(argv):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
-    key = helper.load_account_key(ini)
-    net = transport.Transport(ini, args.debug)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    key = files.load_account_key(ini)
+    net = send.Transport(ini, args.debug)
 
     # 1. The directory; 2. the first nonce
     directory = net.get_json(ini["ACMEDirectory"], "the directory")
-    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+    nonce = net.new_nonce(answers.url_field(directory, "newNonce", "the directory"))
 
-    # 3. The account URL of this key ("jwk", onlyReturnExisting)
-    url = transport.url_field(directory, "newAccount", "the directory")
-    body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
-    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
-                    "looking up the account of this key")
-    account_url = transport.location(resp, "the account")
+    # 3. The account URL of this key: newAccount with onlyReturnExisting, the key itself in "jwk"
+    def signed_with_jwk(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
+    url = answers.url_field(directory, "newAccount", "the directory")
+    resp = net.post(url, {"onlyReturnExisting": True}, signed_with_jwk, "looking up the account of this key", nonce)
+    account_url = answers.location(resp, "the account")
     print('Account URL:', account_url)
 
-    # 4. Show the account before the question (POST-as-GET, "kid")
-    body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "url": account_url}
-    resp = net.post(account_url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), "", key),
-                    "fetching the account")
-    helper.print_account(transport.json_object(resp, "the account"))
+    # 4. Show the account before the question (POST-as-GET, "kid": the account URL)
+    def signed(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
+    resp = net.post(account_url, "", signed, "fetching the account")
+    helper.print_account(answers.json_object(resp, "the account"))
     print('')
     if not myhelper.Confirm('Deactivate this account permanently? It cannot be undone (y/n): ', args.yes):
         sys.exit('Cancelled: the account was not changed.')
 
     # 5. {"status": "deactivated"} to the account URL
-    resp = net.post(account_url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"status": "deactivated"},
-                                                            key), "deactivating the account")
+    resp = net.post(account_url, {"status": "deactivated"}, signed, "deactivating the account")
 
     print('Account deactivated.')
-    helper.print_account(transport.json_object(resp, "the account"))
+    helper.print_account(answers.json_object(resp, "the account"))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

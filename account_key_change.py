@@ -27,13 +27,14 @@ Example:
 import sys
 import time
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, config, files, frame, send
+import helper
 import myhelper
-import transport
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("new_key_file", metavar="NEW_KEY_FILE", help="the new account key (PEM)")
     return parser.parse_args(argv)
 
@@ -41,36 +42,40 @@ def parse_args(argv):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
-    old_key = helper.load_account_key(ini)
-    new_key = helper.load_account_key(ini, args.new_key_file)    # the certificate key is refused here too
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    old_key = files.load_account_key(ini)
+    new_key = files.load_account_key(ini, args.new_key_file)    # the certificate key is refused here too
     old_jwk, new_jwk = myhelper.get_jwk(old_key), myhelper.get_jwk(new_key)
     if new_jwk == old_jwk:
         sys.exit("Error: The new key is the same as the current account key; nothing to change.")
-    net = transport.Transport(ini, args.debug)
+    net = send.Transport(ini, args.debug)
 
     # 1. The directory; 2. the first nonce
     directory = net.get_json(ini["ACMEDirectory"], "the directory")
-    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+    nonce = net.new_nonce(answers.url_field(directory, "newNonce", "the directory"))
 
-    # 3. The account URL of the OLD key ("jwk", onlyReturnExisting)
-    url = transport.url_field(directory, "newAccount", "the directory")
-    body_top = {"alg": myhelper.get_alg(old_key), "jwk": old_jwk, "url": url}
-    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True},
-                                                    old_key), "looking up the account of this key")
-    account_url = transport.location(resp, "the account")
+    # 3. The account URL of the OLD key: newAccount with onlyReturnExisting, the old key in "jwk"
+    def signed_with_jwk(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(old_key), "jwk": old_jwk, "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, old_key)
+
+    url = answers.url_field(directory, "newAccount", "the directory")
+    resp = net.post(url, {"onlyReturnExisting": True}, signed_with_jwk, "looking up the account of this key", nonce)
+    account_url = answers.location(resp, "the account")
     print('Account URL:', account_url)
 
     # 4. The inner JWS, signed with the NEW key: "jwk", the same url, no nonce
-    url = transport.url_field(directory, "keyChange", "the directory")
+    url = answers.url_field(directory, "keyChange", "the directory")
     inner = myhelper.jws({"alg": myhelper.get_alg(new_key), "jwk": new_jwk, "url": url},
                          {"account": account_url, "oldKey": old_jwk}, new_key)
     #    The outer JWS, an ordinary request signed with the OLD key ("kid"), carries it as payload
-    outer_top = {"alg": myhelper.get_alg(old_key), "kid": account_url, "url": url}
+    def signed(nonce, url, payload):
+        outer_top = {"alg": myhelper.get_alg(old_key), "kid": account_url, "nonce": nonce, "url": url}
+        return myhelper.jws(outer_top, payload, old_key)
+
     try:
-        net.post(url, lambda nonce: myhelper.jws(dict(outer_top, nonce=nonce), inner, old_key),
-                 "changing the account key")
-    except transport.AcmeProblem as problem:
+        net.post(url, inner, signed, "changing the account key")
+    except answers.AcmeProblem as problem:
         # RFC 8555 and Let's Encrypt: 409 (type "conflict"); Pebble 2.4: 500 with "already in use"
         if problem.status == 409 or "already in use" in problem.detail:
             sys.exit("Error: The server refused the new key: another account already uses it ({0}). Make a fresh "
@@ -82,9 +87,9 @@ def main(argv=None):
     key_file = ini["AccountKeyFile"]
     backup = "{0}.old-{1}".format(key_file, time.strftime("%Y%m%d-%H%M%S"))
     with open(key_file, "rb") as f:
-        helper.write_file(backup, f.read(), mode=0o600)
+        files.write_file(backup, f.read(), mode=0o600)
     with open(args.new_key_file, "rb") as f:
-        helper.write_file(key_file, f.read(), mode=0o600)
+        files.write_file(key_file, f.read(), mode=0o600)
 
     print('Key changed: the account now uses the key in', key_file)
     print('The old key was kept in', backup)
@@ -93,4 +98,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

@@ -21,13 +21,14 @@ Example:
 
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, config, files, frame, send
+import helper
 import myhelper
-import transport
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("--contact", action="append", metavar="mailto:ADDRESS",
                         help="a contact URL (repeat for several); default: Contacts in acme.ini")
     return parser.parse_args(argv)
@@ -36,28 +37,32 @@ def parse_args(argv):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
-    contacts = helper.check_contacts(args.contact, "--contact") if args.contact else ini["Contacts"]
-    key = helper.load_account_key(ini)
-    net = transport.Transport(ini, args.debug)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    contacts = config.check_contacts(args.contact, "--contact") if args.contact else ini["Contacts"]
+    key = files.load_account_key(ini)
+    net = send.Transport(ini, args.debug)
 
     # 1. The directory; 2. the first nonce
     directory = net.get_json(ini["ACMEDirectory"], "the directory")
-    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+    nonce = net.new_nonce(answers.url_field(directory, "newNonce", "the directory"))
 
-    # 3. The account URL of this key ("jwk", onlyReturnExisting)
-    url = transport.url_field(directory, "newAccount", "the directory")
-    body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
-    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
-                    "looking up the account of this key")
-    account_url = transport.location(resp, "the account")
+    # 3. The account URL of this key: newAccount with onlyReturnExisting, the key itself in "jwk"
+    def signed_with_jwk(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
+    url = answers.url_field(directory, "newAccount", "the directory")
+    resp = net.post(url, {"onlyReturnExisting": True}, signed_with_jwk, "looking up the account of this key", nonce)
+    account_url = answers.location(resp, "the account")
     print('Account URL:', account_url)
 
     # 4. POST the changed field to the account URL ("kid"); the answer is the account as kept now
-    body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "url": account_url}
-    resp = net.post(account_url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"contact": contacts}, key),
-                    "updating the account's contacts")
-    info = transport.json_object(resp, "the account")
+    def signed(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
+    resp = net.post(account_url, {"contact": contacts}, signed, "updating the account's contacts")
+    info = answers.json_object(resp, "the account")
 
     print('Contacts sent:', contacts or "(none: remove all contacts)")
     helper.print_account(info)
@@ -70,4 +75,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

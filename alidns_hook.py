@@ -30,15 +30,15 @@ import struct
 import sys
 import time
 
-import helper  # first: without a package it says what to install
-import alibaba
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import alibaba, config, frame
 import myhelper
 
 PAGE = 100
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("action", choices=("set", "clear"))
     parser.add_argument("name", metavar="NAME", help="the TXT record, e.g. _acme-challenge.www.example.com")
     parser.add_argument("value", metavar="VALUE", help="its value")
@@ -118,7 +118,7 @@ def wait_until_published(ini, name, value):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config)
     name = args.name.lower().rstrip(".")
     myhelper.make_identifier(name.replace("_acme-challenge.", "", 1))      # a real host name, nothing else
     api = alibaba.client(ini, "dns")
@@ -146,4 +146,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

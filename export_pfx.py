@@ -22,7 +22,8 @@ import getpass
 import os
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import certs, config, files, frame
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -30,7 +31,7 @@ import myhelper
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("--out", help="the .pfx file (default: ChainFile's name with .pfx)")
     parser.add_argument("--chain", help="the certificate chain (default: ChainFile)")
     parser.add_argument("--key", help="its private key (default: CertificateKeyFile)")
@@ -60,21 +61,21 @@ def password(args):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config)
     chain_file = args.chain or ini["ChainFile"] or sys.exit("Error: Set ChainFile in acme.ini, or pass --chain.")
     key_file = args.key or ini["CertificateKeyFile"] or sys.exit("Error: Set CertificateKeyFile, or pass --key.")
     out = args.out or os.path.splitext(chain_file)[0].replace(".chain", "") + ".pfx"
     with open(chain_file, encoding="ascii") as f:
-        certs = helper.load_pem_chain(f.read())
-    key = helper.load_certificate_key(ini, key_file)
-    if helper.certificate_problems(certs[0], key, []):
+        chain = certs.load_pem_chain(f.read())
+    key = files.load_certificate_key(ini, key_file)
+    if certs.certificate_problems(chain[0], key, []):
         sys.exit("Error: {0} is not the key of the certificate in {1}; nothing was written.".format(key_file,
                                                                                                    chain_file))
     if os.path.exists(out) and not myhelper.Confirm("{0} exists. Replace it (y/n): ".format(out), args.yes):
         sys.exit("Cancelled: {0} was not changed.".format(out))
     secret = password(args)
 
-    names = [str(n.value) for n in certs[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value]
+    names = [str(n.value) for n in chain[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value]
     name = args.name or names[0]
     pem = key.export_key(format="PEM")
     crypto_key = serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, None)
@@ -85,17 +86,17 @@ def main(argv=None):
     else:
         encryption = builder.key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC).hmac_hash(
             hashes.SHA256()).build(secret)
-    data = pkcs12.serialize_key_and_certificates(name.encode("utf8"), crypto_key, certs[0], certs[1:], encryption)
-    helper.write_file(out, data, mode=0o600)
+    data = pkcs12.serialize_key_and_certificates(name.encode("utf8"), crypto_key, chain[0], chain[1:], encryption)
+    files.write_file(out, data, mode=0o600)
 
     print("Wrote", out, "(mode 0600)")
     print("Friendly name:", name)
     print("Contents: the private key, the certificate (serial {0}) and {1} chain certificate(s)".format(
-        format(certs[0].serial_number, "x"), len(certs) - 1))
+        format(chain[0].serial_number, "x"), len(chain) - 1))
     print("Encryption:", "3DES and SHA-1 (--legacy: Windows Server 2016 and older)" if args.legacy else
           "AES-256-CBC, PBKDF2 with SHA-256, SHA-256 MAC (Windows Server 2019 / Windows 10 1709 and later)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

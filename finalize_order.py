@@ -22,14 +22,15 @@ Example:
 
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, certs, config, files, frame, orders, send
+import helper
 from cryptography.hazmat.primitives import serialization
 import myhelper
-import transport
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("--csr", help="CSR file (default: CSRFile in acme.ini)")
     return parser.parse_args(argv)
 
@@ -37,78 +38,81 @@ def parse_args(argv):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
-    order_url, saved = helper.load_order(ini)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    order_url, saved = orders.load_order(ini)
     csr_file = args.csr or ini["CSRFile"] or sys.exit("Error: Set CSRFile in acme.ini, or pass --csr FILE.")
     csr = myhelper.load_csr(csr_file)
-    key = helper.load_account_key(ini)
-    net = transport.Transport(ini, args.debug)
+    key = files.load_account_key(ini)
+    net = send.Transport(ini, args.debug)
 
     # 1. The directory; 2. the first nonce
     directory = net.get_json(ini["ACMEDirectory"], "the directory")
-    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+    nonce = net.new_nonce(answers.url_field(directory, "newNonce", "the directory"))
 
-    # 3. The account URL of this key ("jwk", onlyReturnExisting)
-    url = transport.url_field(directory, "newAccount", "the directory")
-    body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
-    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
-                    "looking up the account of this key")
-    account_url = transport.location(resp, "the account")
+    # 3. The account URL of this key: newAccount with onlyReturnExisting, the key itself in "jwk"
+    def signed_with_jwk(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
+    url = answers.url_field(directory, "newAccount", "the directory")
+    resp = net.post(url, {"onlyReturnExisting": True}, signed_with_jwk, "looking up the account of this key", nonce)
+    account_url = answers.location(resp, "the account")
     print('Account URL:', account_url)
 
-    def signed(url, payload):
-        """ Every request from here on: "kid" names the account """
-        return lambda nonce: myhelper.jws({"alg": myhelper.get_alg(key), "kid": account_url, "nonce": nonce,
-                                           "url": url}, payload, key)
+    # Every request from here on is signed as the account: "kid" is the account URL. Its nonce is
+    # the one the last answer brought (Replay-Nonce), which send keeps for the next request.
+    def signed(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
 
     # 4. The order as it is now
-    order = transport.json_object(net.post(order_url, signed(order_url, ""), "fetching the order"), "the order")
-    status = first_status = transport.field(order, "status", str, "the order")
+    order = answers.json_object(net.post(order_url, "", signed, "fetching the order"), "the order")
+    status = first_status = answers.field(order, "status", str, "the order")
     print('Order status:', helper.cut(status, 100))
     if status == "pending":
         sys.exit("Error: The order is still pending: answer its challenges first ({0} or {1}).".format(
-            helper.command(args, "http01_challenge.py"), helper.command(args, "dns01_challenge.py")))
+            frame.command(args, "http01_challenge.py"), frame.command(args, "dns01_challenge.py")))
 
-    wait = transport.FIRST_POLL
+    wait = send.FIRST_POLL
     if status == "ready":
         # The CSR names exactly the order's identifiers (§7.4), and never with the account key (§11.1)
         names = sorted(myhelper.get_domains_from_csr(csr))
-        ordered = sorted(transport.field(i, "value", str, "an identifier of the order").lower()
-                         for i in transport.field(order, "identifiers", list, "the order") if isinstance(i, dict))
+        ordered = sorted(answers.field(i, "value", str, "an identifier of the order").lower()
+                         for i in answers.field(order, "identifiers", list, "the order") if isinstance(i, dict))
         if names != ordered:
             sys.exit("Error: The CSR names {0}, but the order is for {1}. Use the CSR the order was made from, or "
                      "make a new order.".format(", ".join(names), helper.cut(", ".join(ordered), 1000)))
-        if not helper.certificate_problems(csr, key, []):          # no problem: the CSR has the account key
+        if not certs.certificate_problems(csr, key, []):          # no problem: the CSR has the account key
             sys.exit("Error: The CSR carries the account key. Never reuse the account key in a certificate (RFC "
-                     "8555 §11.1): {0}".format(helper.command(args, "make_certificate_key.py")))
+                     "8555 §11.1): {0}".format(frame.command(args, "make_certificate_key.py")))
 
         # 5. POST the CSR (DER, base64url) to the finalize URL
-        url = transport.url_field(order, "finalize", "the order")
+        url = answers.url_field(order, "finalize", "the order")
         der = csr.public_bytes(serialization.Encoding.DER)
-        resp = net.post(url, signed(url, {"csr": myhelper.b64(der)}), "finalizing the order")
-        order = transport.json_object(resp, "the order")
-        status = transport.field(order, "status", str, "the order")
-        asked = transport.retry_after(resp)
-        wait = transport.FIRST_POLL if asked is None else asked
+        resp = net.post(url, {"csr": myhelper.b64(der)}, signed, "finalizing the order")
+        order = answers.json_object(resp, "the order")
+        status = answers.field(order, "status", str, "the order")
+        asked = answers.retry_after(resp)
+        wait = send.FIRST_POLL if asked is None else asked
 
     # 6. "processing": the CA is issuing; look again after its Retry-After, or a moment
     if status not in ("valid", "invalid"):
-        order = net.poll(order_url, signed(order_url, ""), ("valid", "invalid"), "the order", first_wait=wait)
+        order = net.poll(order_url, signed, ("valid", "invalid"), "the order", first_wait=wait)
         status = order["status"]
     if status != "valid":
         problem = order.get("error")
         detail = ("\n" + "\n".join(myhelper.format_problem(problem))) if isinstance(problem, dict) else ""
         sys.exit("Error: The order is {0!r}: no certificate will be issued for it. Create a new order: {1}{2}".format(
-            helper.cut(status, 100), helper.command(args, "request_certificate.py"), detail))
-    certificate_url = transport.url_field(order, "certificate", "the order")
-    helper.save_order(ini, order_url, order)
+            helper.cut(status, 100), frame.command(args, "request_certificate.py"), detail))
+    certificate_url = answers.url_field(order, "certificate", "the order")
+    orders.save_order(ini, order_url, order)
 
     if status != first_status:
         print('Order status:', status)
     print('Certificate URL:', certificate_url)
-    print('Next:', helper.command(args, "get_certificate.py"))
+    print('Next:', frame.command(args, "get_certificate.py"))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

@@ -25,36 +25,42 @@ Example:
 
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, config, files, frame, send
+import helper
 import myhelper
-import transport
 
 
 def main(argv=None):
     """ Main Program Function """
-    args = helper.options(__doc__).parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
-    key = helper.load_account_key(ini)
-    net = transport.Transport(ini, args.debug)
+    args = frame.options(__doc__).parse_args(argv)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    key = files.load_account_key(ini)
+    net = send.Transport(ini, args.debug)
 
     # 1. The directory; 2. the first nonce
     directory = net.get_json(ini["ACMEDirectory"], "the directory")
-    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+    nonce = net.new_nonce(answers.url_field(directory, "newNonce", "the directory"))
 
     # 3. The account URL of this key: newAccount with onlyReturnExisting, the key itself in "jwk"
-    url = transport.url_field(directory, "newAccount", "the directory")
-    body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
-    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
-                    "looking up the account of this key")
-    account_url = transport.location(resp, "the account")
+    def signed_with_jwk(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
+    url = answers.url_field(directory, "newAccount", "the directory")
+    resp = net.post(url, {"onlyReturnExisting": True}, signed_with_jwk, "looking up the account of this key", nonce)
+    account_url = answers.location(resp, "the account")
     print('Account URL:', account_url)
 
     # 4. The account itself: from now on "kid" (the account URL) replaces "jwk", and fetching a
-    #    resource is a POST-as-GET, whose payload is the empty string
-    body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "url": account_url}
-    resp = net.post(account_url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), "", key),
-                    "fetching the account")
-    info = transport.json_object(resp, "the account")
+    #    resource is a POST-as-GET, whose payload is the empty string. The nonce is the one the
+    #    last answer brought (Replay-Nonce): send keeps it for the next request.
+    def signed(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
+    resp = net.post(account_url, "", signed, "fetching the account")
+    info = answers.json_object(resp, "the account")
 
     if args.debug:
         print('')
@@ -68,4 +74,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

@@ -19,31 +19,34 @@ Example:
 
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, config, files, frame, send
 import myhelper
-import transport
 
 
 def main(argv=None):
     """ Main Program Function """
-    args = helper.options(__doc__).parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
-    key = helper.load_account_key(ini)
-    net = transport.Transport(ini, args.debug)
+    args = frame.options(__doc__).parse_args(argv)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    key = files.load_account_key(ini)
+    net = send.Transport(ini, args.debug)
 
     # 1. The directory; 2. the first nonce
     directory = net.get_json(ini["ACMEDirectory"], "the directory")
-    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+    nonce = net.new_nonce(answers.url_field(directory, "newNonce", "the directory"))
 
-    # 3. newAccount with onlyReturnExisting: the server looks the key up and creates nothing
-    url = transport.url_field(directory, "newAccount", "the directory")
-    protected = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
-    resp = net.post(url, lambda nonce: myhelper.jws(dict(protected, nonce=nonce), {"onlyReturnExisting": True}, key),
-                    "looking up the account of this key")
+    # 3. newAccount with onlyReturnExisting: the server looks the key up and creates nothing. The
+    #    protected header carries the key itself ("jwk"), the nonce and the URL
+    def signed_with_jwk(nonce, url, payload):
+        protected = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "nonce": nonce, "url": url}
+        return myhelper.jws(protected, payload, key)
 
-    print('Account URL:', transport.location(resp, "the account"))
+    url = answers.url_field(directory, "newAccount", "the directory")
+    resp = net.post(url, {"onlyReturnExisting": True}, signed_with_jwk, "looking up the account of this key", nonce)
+
+    print('Account URL:', answers.location(resp, "the account"))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

@@ -25,25 +25,26 @@ Example:
 
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, certs, config, files, frame, orders, send
+import helper
 import myhelper
-import transport
 
 PEM_CHAIN = {"Accept": "application/pem-certificate-chain"}
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("--alternate", type=int, default=0, metavar="N",
                         help="download alternate chain N (1, 2, ...) instead of the default one")
     parser.add_argument("--csr", help="the CSR of the order, to check the certificate (default: CSRFile)")
     return parser.parse_args(argv)
 
 
-def describe(certs):
+def describe(chain):
     """ What the certificate says: subject, names, issuer, serial, validity """
     from cryptography import x509
-    cert = certs[0]
+    cert = chain[0]
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         names = ", ".join(str(n.value) for n in san)
@@ -55,48 +56,51 @@ def describe(certs):
     print('Serial:    ', format(cert.serial_number, "x"))
     print('Not Before:', cert.not_valid_before_utc)
     print('Not After: ', cert.not_valid_after_utc)
-    print('Chain:     ', len(certs), "certificate(s)")
+    print('Chain:     ', len(chain), "certificate(s)")
 
 
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config,
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config,
                           ["ACMEDirectory", "AccountKeyFile", "ChainFile"])
-    order_url, saved = helper.load_order(ini)
+    order_url, saved = orders.load_order(ini)
     csr_file = args.csr or ini["CSRFile"] or sys.exit("Error: Set CSRFile in acme.ini, or pass --csr FILE.")
     csr = myhelper.load_csr(csr_file)          # to check the certificate's key
-    key = helper.load_account_key(ini)
-    net = transport.Transport(ini, args.debug)
+    key = files.load_account_key(ini)
+    net = send.Transport(ini, args.debug)
 
     # 1. The directory; 2. the first nonce
     directory = net.get_json(ini["ACMEDirectory"], "the directory")
-    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+    nonce = net.new_nonce(answers.url_field(directory, "newNonce", "the directory"))
 
-    # 3. The account URL of this key ("jwk", onlyReturnExisting)
-    url = transport.url_field(directory, "newAccount", "the directory")
-    body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
-    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
-                    "looking up the account of this key")
-    account_url = transport.location(resp, "the account")
+    # 3. The account URL of this key: newAccount with onlyReturnExisting, the key itself in "jwk"
+    def signed_with_jwk(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
+    url = answers.url_field(directory, "newAccount", "the directory")
+    resp = net.post(url, {"onlyReturnExisting": True}, signed_with_jwk, "looking up the account of this key", nonce)
+    account_url = answers.location(resp, "the account")
     print('Account URL:', account_url)
 
-    def signed(url, payload):
-        """ Every request from here on: "kid" names the account """
-        return lambda nonce: myhelper.jws({"alg": myhelper.get_alg(key), "kid": account_url, "nonce": nonce,
-                                           "url": url}, payload, key)
+    # Every request from here on is signed as the account: "kid" is the account URL. Its nonce is
+    # the one the last answer brought (Replay-Nonce), which send keeps for the next request.
+    def signed(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
 
     # 4. The order: valid, with the certificate URL
-    order = transport.json_object(net.post(order_url, signed(order_url, ""), "fetching the order"), "the order")
-    status = transport.field(order, "status", str, "the order")
+    order = answers.json_object(net.post(order_url, "", signed, "fetching the order"), "the order")
+    status = answers.field(order, "status", str, "the order")
     if status != "valid" or "certificate" not in order:
         sys.exit("Error: The order is {0!r} and has no certificate yet: run {1} first.".format(
-            helper.cut(status, 100), helper.command(args, "finalize_order.py")))
+            helper.cut(status, 100), frame.command(args, "finalize_order.py")))
 
     # 5. The chain (POST-as-GET); alternate chains are named in Link headers
-    url = transport.url_field(order, "certificate", "the order")
-    resp = net.post(url, signed(url, ""), "downloading the certificate", headers=PEM_CHAIN)
-    alternates = transport.links(resp, "alternate")
+    url = answers.url_field(order, "certificate", "the order")
+    resp = net.post(url, "", signed, "downloading the certificate", headers=PEM_CHAIN)
+    alternates = answers.links(resp, "alternate")
     for number, alternate in enumerate(alternates, 1):
         print('Alternate chain {0}: {1}'.format(number, alternate))
     if args.alternate:
@@ -104,23 +108,23 @@ def main(argv=None):
             sys.exit("Error: There is no alternate chain {0}: the server offers {1}.".format(args.alternate,
                                                                                              len(alternates)))
         url = alternates[args.alternate - 1]
-        resp = net.post(url, signed(url, ""), "downloading alternate chain {0}".format(args.alternate),
+        resp = net.post(url, "", signed, "downloading alternate chain {0}".format(args.alternate),
                         headers=PEM_CHAIN)
-    certs = transport.pem_chain(resp, "the certificate")
+    chain = answers.pem_chain(resp, "the certificate")
 
     # Nothing is saved unless the certificate is for the key of the CSR and every name of the order
-    problems = helper.certificate_problems(certs[0], csr, helper.order_names(saved))
+    problems = certs.certificate_problems(chain[0], csr, orders.order_names(saved))
     if problems:
         sys.exit("Error: The certificate from {0} does not fit the order: {1}. It was not saved; {2} is unchanged."
                  .format(url, "; ".join(problems), ini["ChainFile"]))
-    backup = helper.write_file(ini["ChainFile"], resp.content, backup=True)
+    backup = files.write_file(ini["ChainFile"], resp.content, backup=True)
 
     print('Saved the certificate chain to', ini["ChainFile"])
     if backup:
         print('The previous chain was kept in', backup)
-    describe(certs)
+    describe(chain)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

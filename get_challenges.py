@@ -22,44 +22,49 @@ Example:
 
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, config, files, frame, orders, send
+import helper
 import myhelper
-import transport
 
 KNOWN = ("http-01", "dns-01", "tls-alpn-01")
 
 
 def main(argv=None):
     """ Main Program Function """
-    args = helper.options(__doc__).parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
-    order_url, order = helper.load_order(ini)
-    names = helper.order_names(order)
-    key = helper.load_account_key(ini)
+    args = frame.options(__doc__).parse_args(argv)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    order_url, order = orders.load_order(ini)
+    names = orders.order_names(order)
+    key = files.load_account_key(ini)
     jwk = myhelper.get_jwk(key)
-    net = transport.Transport(ini, args.debug)
+    net = send.Transport(ini, args.debug)
 
     # 1. The directory; 2. the first nonce
     directory = net.get_json(ini["ACMEDirectory"], "the directory")
-    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+    nonce = net.new_nonce(answers.url_field(directory, "newNonce", "the directory"))
 
-    # 3. The account URL of this key ("jwk", onlyReturnExisting)
-    url = transport.url_field(directory, "newAccount", "the directory")
-    body_top = {"alg": myhelper.get_alg(key), "jwk": jwk, "url": url}
-    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
-                    "looking up the account of this key")
-    account_url = transport.location(resp, "the account")
+    # 3. The account URL of this key: newAccount with onlyReturnExisting, the key itself in "jwk"
+    def signed_with_jwk(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "jwk": jwk, "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
+    url = answers.url_field(directory, "newAccount", "the directory")
+    resp = net.post(url, {"onlyReturnExisting": True}, signed_with_jwk, "looking up the account of this key", nonce)
+    account_url = answers.location(resp, "the account")
     print('Account URL:', account_url)
     print('Order Location:', order_url)
 
-    # 4. Each authorization, POST-as-GET as the account ("kid")
+    # 4. Each authorization, POST-as-GET as the account ("kid": the account URL)
+    def signed(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
     for authz_url in order["authorizations"]:
-        body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "url": authz_url}
-        resp = net.post(authz_url, lambda nonce, top=body_top: myhelper.jws(dict(top, nonce=nonce), "", key),
-                        "fetching an authorization")
-        authz = transport.json_object(resp, "the authorization")
-        name = transport.authz_name(authz, names)
-        status = transport.field(authz, "status", str, "the authorization of " + name)
+        resp = net.post(authz_url, "", signed, "fetching an authorization")
+        authz = answers.json_object(resp, "the authorization")
+        name = answers.authz_name(authz, names)
+        status = answers.field(authz, "status", str, "the authorization of " + name)
         print('')
         print('Authorization: {0}'.format(authz_url))
         print('Identifier:    {0}'.format(name))
@@ -67,16 +72,16 @@ def main(argv=None):
         if status == "valid":
             print('               already valid: nothing to do for this name')
             continue
-        for challenge in transport.field(authz, "challenges", list, "the authorization of " + name):
+        for challenge in answers.field(authz, "challenges", list, "the authorization of " + name):
             kind = challenge.get("type") if isinstance(challenge, dict) else None
             if kind not in KNOWN:
                 print('  Challenge: {0} (a type these examples do not know: skipped)'.format(helper.cut(kind, 100)))
                 continue
             what = "the {0} challenge for {1}".format(kind, name)
-            token = transport.token(challenge, what)
+            token = answers.token(challenge, what)
             key_auth = myhelper.key_authorization(token, jwk)
             print('  Challenge: {0} ({1})'.format(kind, helper.cut(challenge.get("status"), 100)))
-            lines = [('URL', transport.url_field(challenge, "url", what)), ('Token', token),
+            lines = [('URL', answers.url_field(challenge, "url", what)), ('Token', token),
                      ('Key authorization', key_auth)]
             if kind == "http-01":
                 lines.append(('Serve it at', 'http://{0}/.well-known/acme-challenge/{1}'.format(name, token)))
@@ -89,4 +94,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

@@ -16,20 +16,21 @@ Example:
 
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, config, frame, send
+import helper
 import myhelper
-import transport
 
 
 def main(argv=None):
     """ Main Program Function """
-    args = helper.options(__doc__).parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory"])
-    net = transport.Transport(ini, args.debug)
+    args = frame.options(__doc__).parse_args(argv)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory"])
+    net = send.Transport(ini, args.debug)
 
     # 1. GET the directory. The output should be JSON; if not, something is wrong
     directory = net.get(ini["ACMEDirectory"], "getting the ACME directory")
-    acme_config = transport.json_object(directory, "the directory")
+    acme_config = answers.json_object(directory, "the directory")
 
     print('')
     print('Returned Data:')
@@ -44,4 +45,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

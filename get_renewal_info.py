@@ -22,14 +22,15 @@ Example:
 import sys
 import time
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, certs, config, frame, send
+import helper
 from cryptography import x509
 import myhelper
-import transport
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("--cert", help="certificate (or chain) file; its first certificate (default: ChainFile)")
     return parser.parse_args(argv)
 
@@ -41,10 +42,10 @@ def utc(seconds):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config,
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config,
                           ["ACMEDirectory"] + ([] if args.cert else ["ChainFile"]))
     cert_file = args.cert or ini["ChainFile"]
-    cert = helper.load_certificate(cert_file, helper.command(args, "get_certificate.py"))
+    cert = certs.load_certificate(cert_file, frame.command(args, "get_certificate.py"))
 
     # The certificate ID: Authority Key Identifier "." serial number (RFC 9773 §4.1)
     try:
@@ -53,12 +54,12 @@ def main(argv=None):
         aki = None
     if not aki:
         sys.exit("Error: {0} has no Authority Key Identifier: renewal information cannot name it.".format(cert_file))
-    cert_id = myhelper.ari_cert_id(aki, cert.serial_number)
+    cert_id = certs.ari_cert_id(aki, cert.serial_number)
     print('Certificate:', cert_file)
     print('Serial:     ', format(cert.serial_number, "x"))
     print('Not After:  ', utc(cert.not_valid_after_utc.timestamp()))
     print('Cert ID:    ', cert_id)
-    net = transport.Transport(ini, args.debug)
+    net = send.Transport(ini, args.debug)
 
     # 1. The directory: a CA without renewalInfo leaves the decision to us
     directory = net.get_json(ini["ACMEDirectory"], "the directory")
@@ -69,15 +70,15 @@ def main(argv=None):
         return 0
 
     # 2. GET <renewalInfo>/<certificate ID>: the suggested window, and when to ask again
-    url = transport.url_field(directory, "renewalInfo", "the directory").rstrip("/") + "/" + cert_id
+    url = answers.url_field(directory, "renewalInfo", "the directory").rstrip("/") + "/" + cert_id
     resp = net.get(url, "getting the renewal information")
-    info = transport.json_object(resp, "the renewal information")
-    window = transport.field(info, "suggestedWindow", dict, "the renewal information")
-    start = transport.time_field(window, "start", "the suggested window")
-    end = transport.time_field(window, "end", "the suggested window")
+    info = answers.json_object(resp, "the renewal information")
+    window = answers.field(info, "suggestedWindow", dict, "the renewal information")
+    start = answers.time_field(window, "start", "the suggested window")
+    end = answers.time_field(window, "end", "the suggested window")
     print('Window:      {0} to {1}'.format(utc(start), utc(end)))
     if "explanationURL" in info:
-        print('Explanation:', helper.cut(transport.field(info, "explanationURL", str, "the renewal information")))
+        print('Explanation:', helper.cut(answers.field(info, "explanationURL", str, "the renewal information")))
     now = time.time()
     if end <= now:
         print('The window has passed: renew now (python renew_certificate.py does).')
@@ -85,11 +86,11 @@ def main(argv=None):
         print('The window is open: renew at a random time before its end (python renew_certificate.py does).')
     else:
         print('Not yet: the window opens in {0:.1f} days.'.format((start - now) / 86400))
-    asked = transport.retry_after(resp)
+    asked = answers.retry_after(resp)
     if asked is not None:
         print('Ask again after {0:.0f} seconds ({1}).'.format(asked, utc(now + min(asked, 1e9))))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

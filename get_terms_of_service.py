@@ -14,21 +14,22 @@ Example:
 
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, config, frame, send
+import helper
 import myhelper
-import transport
 
 
 def main(argv=None):
     """ Main Program Function """
-    args = helper.options(__doc__).parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory"])
-    net = transport.Transport(ini, args.debug)
+    args = frame.options(__doc__).parse_args(argv)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory"])
+    net = send.Transport(ini, args.debug)
 
     # 1. The directory; "meta" and its "termsOfService" are both optional
     directory = net.get_json(ini["ACMEDirectory"], "the directory")
-    meta = transport.field(directory, "meta", dict, "the directory", default={})
-    terms = transport.field(meta, "termsOfService", str, "the directory's meta", default="")
+    meta = answers.field(directory, "meta", dict, "the directory", default={})
+    terms = answers.field(meta, "termsOfService", str, "the directory's meta", default="")
 
     print('')
     print('Terms of Service:', helper.cut(terms) or "(this server publishes none)")
@@ -36,4 +37,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

@@ -21,8 +21,8 @@ Example:
 
 import sys
 
-import helper  # first: without a package it says what to install
-import alibaba
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import alibaba, config, frame
 import myhelper
 
 
@@ -35,7 +35,7 @@ def parse_args(argv):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config)
     chain, cert, key_pem = alibaba.certificate_for(ini, args, args.domain)
     serial = format(cert.serial_number, "x")
     api = alibaba.client(ini, "apigateway")
@@ -69,4 +69,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

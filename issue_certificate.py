@@ -30,30 +30,24 @@ Example:
     python issue_certificate.py --agree-tos --challenge dns-01 '*.example.com'
 """
 
-import http.server
-import os
-import shlex
-import subprocess
 import sys
-import threading
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, authz, certs, config, dns01, files, frame, http01, orders, send
+import helper
 from cryptography.hazmat.primitives import serialization
 import myhelper
-import transport
-
-WELL_KNOWN = "/.well-known/acme-challenge/"
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("names", nargs="*", metavar="NAME", help="names for the certificate (default: the CSR's)")
     parser.add_argument("--csr", help="use this CSR as it is (its names, its key) instead of making one")
     parser.add_argument("--key", help="certificate key file (default: CertificateKeyFile)")
     parser.add_argument("--chain", help="where to save the chain (default: ChainFile)")
     parser.add_argument("--challenge", choices=("http-01", "dns-01"), help="how to prove the names (default: "
                         "Challenge in acme.ini, http-01)")
-    parser.add_argument("--port", type=int, help="http-01: the port the CA checks (default: HTTPPort, 80)")
+    parser.add_argument("--port", type=frame.port, help="http-01: the port the CA checks (default: HTTPPort, 80)")
     parser.add_argument("--bind", help="http-01: address of the built-in server (default: HTTPBind, or all)")
     parser.add_argument("--webroot", metavar="DIR", help="http-01: write the files under DIR (default: Webroot)")
     parser.add_argument("--profile", help="certificate profile (default: Profile in acme.ini; empty: the CA's)")
@@ -64,70 +58,8 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-class ChallengeServer(http.server.ThreadingHTTPServer):
-    """ http-01's built-in web server: answers GET /.well-known/acme-challenge/<token>, in a thread """
-
-    def __init__(self, bind, port):
-        self.answers = {}
-        try:
-            super().__init__((bind, port), ChallengeHandler)
-        except OSError as error:
-            sys.exit("Error: Cannot listen on port {0}: {1}. Run as root for port 80, stop what uses it, or use "
-                     "--webroot with your web server.".format(port, error.strerror))
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-
-class ChallengeHandler(http.server.BaseHTTPRequestHandler):
-    disable_nagle_algorithm = True              # answer at once: headers and body are two writes
-
-    def do_GET(self):
-        body = self.server.answers.get(self.path[len(WELL_KNOWN):]) if self.path.startswith(WELL_KNOWN) else None
-        self.send_response(200 if body else 404)
-        self.end_headers()
-        self.wfile.write((body or "not found").encode("ascii"))
-
-    def log_message(self, format, *args):
-        sys.stdout.write("  web server: {0} {1}\n".format(self.client_address[0], format % args))
-
-
-def load_or_create_key(filename, what, bits, yes):
-    """ A key from its file; a missing one is created (after asking, or with --yes) """
-    if os.path.exists(filename):
-        return myhelper.load_private_key(filename)
-    if not myhelper.Confirm("{0} does not exist. Create a new {1} (y/n): ".format(filename, what), yes):
-        sys.exit("Cancelled")
-    print("Created {0}: {1} (RSA {2} bits, mode 0600)".format(what, filename, bits))
-    return myhelper.create_rsa_private_key(filename, bits)
-
-
-def run_hook(hook, config, action, name, value):
-    """ DNSHook set|clear NAME VALUE (for Alibaba Cloud DNS: python alidns_hook.py); None, or what failed """
-    try:
-        done = subprocess.run(shlex.split(hook) + [action, name, value], stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=600,
-                              env=dict(os.environ, ACME_INI=os.path.abspath(config)))
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return "DNSHook {0} {1} could not run: {2}".format(action, name, error)
-    for line in done.stdout.splitlines()[:50]:
-        print("  DNSHook:", helper.cut(line, 500))
-    if done.returncode != 0:
-        return "DNSHook {0} {1} failed with status {2}: {3}".format(
-            action, name, done.returncode, helper.cut((done.stderr or done.stdout).strip(), 1000))
-    return None
-
-
-def main(argv=None):
-    """ Main Program Function """
-    args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config,
-                          ["ACMEDirectory", "AccountKeyFile", "ChainFile"] + ([] if args.csr or args.key
-                                                                              else ["CertificateKeyFile"]))
-    challenge_type = args.challenge or ini["Challenge"]
-    port, webroot = args.port or ini["HTTPPort"], args.webroot or ini["Webroot"]
-    bind = ini["HTTPBind"] if args.bind is None else args.bind
-    chain_file = args.chain or ini["ChainFile"]
-
-    # The names, the keys and the CSR, all local: nothing is sent before they are right
+def names_keys_and_csr(args, ini, kind):
+    """ The names, the keys and the CSR, all local: nothing is sent before they are right """
     if args.csr:
         csr = myhelper.load_csr(args.csr)
         names = myhelper.get_domains_from_csr(csr)
@@ -138,41 +70,33 @@ def main(argv=None):
     else:
         sys.exit("Error: Name the certificate's names (NAME...), or pass --csr FILE.")
     identifiers = [myhelper.make_identifier(name) for name in names]
-    if challenge_type == "http-01" and any(name.startswith("*.") for name in names):
+    if kind == "http-01" and any(name.startswith("*.") for name in names):
         sys.exit("Error: A wildcard name needs --challenge dns-01.")
-    if challenge_type == "dns-01" and any(i["type"] == "ip" for i in identifiers):
+    if kind == "dns-01" and any(i["type"] == "ip" for i in identifiers):
         sys.exit("Error: An IP address cannot be proven with dns-01; use --challenge http-01.")
-    account_key = load_or_create_key(ini["AccountKeyFile"], "account key", 4096, args.yes)
-    jwk = myhelper.get_jwk(account_key)
+    if kind == "dns-01" and not ini["DNSHook"]:
+        sys.exit("Error: dns-01 here needs DNSHook in acme.ini (by hand: python dns01_challenge.py).")
+    account_key = files.load_or_create_key(ini["AccountKeyFile"], "account key", 4096, args.yes)
     if not args.csr:
-        cert_key = load_or_create_key(args.key or ini["CertificateKeyFile"], "certificate key", 2048, args.yes)
+        cert_key = files.load_or_create_key(args.key or ini["CertificateKeyFile"], "certificate key", 2048, args.yes)
         csr_pem = myhelper.create_csr(cert_key, names)
         csr = myhelper.load_csr(csr_pem)
-    if not helper.certificate_problems(csr, account_key, []):
+    if not certs.certificate_problems(csr, account_key, []):
         sys.exit("Error: The certificate key is the account key. Never reuse it (RFC 8555 §11.1).")
-    if challenge_type == "dns-01" and not ini["DNSHook"]:
-        sys.exit("Error: dns-01 here needs DNSHook in acme.ini (by hand: python dns01_challenge.py).")
     if not args.csr and ini["CSRFile"]:
-        helper.write_file(ini["CSRFile"], csr_pem, backup=True)
-    net = transport.Transport(ini, args.debug)
+        files.write_file(ini["CSRFile"], csr_pem, backup=True)
+    return names, identifiers, account_key, csr
 
-    # 1.-2. The directory and the first nonce
-    print("Getting directory...")
-    directory = net.get_json(ini["ACMEDirectory"], "the directory")
-    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
-    meta = transport.field(directory, "meta", dict, "the directory", default={})
-    profiles = transport.field(meta, "profiles", dict, "the directory's meta", default={})
-    profile = ini["Profile"] if args.profile is None else args.profile
-    if profile and profiles and profile not in profiles:
-        sys.exit("Error: The CA offers no profile {0!r}; it offers: {1}.".format(profile, ", ".join(profiles)))
-    if not profile and "shortlived" in profiles and any(i["type"] == "ip" for i in identifiers):
-        print("Let's Encrypt issues certificates for IP addresses only under the shortlived profile (6 days).")
-        if myhelper.Confirm("Use the shortlived profile (y/n): ", args.yes, "Pass --profile shortlived, or --yes."):
-            profile = "shortlived"
 
-    # 3. The account: newAccount creates it (with the user's consent to the terms) or finds it
-    print("Registering account...")
-    url = transport.url_field(directory, "newAccount", "the directory")
+def account(net, directory, args, ini, account_key, nonce):
+    """ 3. newAccount creates the account (with the user's consent to the terms) or finds it """
+    jwk = myhelper.get_jwk(account_key)
+
+    def signed_with_jwk(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(account_key), "jwk": jwk, "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, account_key)
+
+    url = answers.url_field(directory, "newAccount", "the directory")
     payload = {"onlyReturnExisting": True}
     if args.agree_tos:
         payload = {"termsOfServiceAgreed": True}
@@ -180,131 +104,129 @@ def main(argv=None):
             payload["contact"] = ini["Contacts"]
         if ini["EABKeyID"]:
             payload["externalAccountBinding"] = myhelper.eab_jws(ini["EABKeyID"], ini["EABHMACKey"], url, jwk)
-    lookup = {"alg": myhelper.get_alg(account_key), "jwk": jwk, "url": url}
-    resp = net.post(url, lambda nonce: myhelper.jws(dict(lookup, nonce=nonce), payload, account_key),
-                    "registering the account", hints={"accountDoesNotExist": "No account uses this key yet. Read "
-                    "the terms of service ({0}) and pass --agree-tos to create one.".format(
-                        helper.cut(meta.get("termsOfService"), 300))})
-    account_url = transport.location(resp, "the account")
+    meta = answers.field(directory, "meta", dict, "the directory", default={})
+    hints = {"accountDoesNotExist": "No account uses this key yet. Read the terms of service ({0}) and pass "
+             "--agree-tos to create one.".format(helper.cut(meta.get("termsOfService"), 300))}
+    resp = net.post(url, payload, signed_with_jwk, "registering the account", nonce, hints=hints)
+    account_url = answers.location(resp, "the account")
     print("Account URL:", account_url, "(created)" if resp.status_code == 201 else "(existing)")
+    return account_url
 
-    def signed(url, payload):
-        """ Every request from here on: "kid" names the account """
-        return lambda nonce: myhelper.jws({"alg": myhelper.get_alg(account_key), "kid": account_url,
-                                           "nonce": nonce, "url": url}, payload, account_key)
 
-    # 4. The order, for exactly these identifiers
-    print("Ordering a certificate for", ", ".join(names))
-    url = transport.url_field(directory, "newOrder", "the directory")
+def new_order(net, directory, signed, identifiers, profile, profiles, replaces):
+    """ 4. newOrder for exactly these identifiers, with "replaces" when it renews a certificate """
+    url = answers.url_field(directory, "newOrder", "the directory")
     payload = dict({"identifiers": identifiers}, **({"profile": profile} if profile else {}))
     hints = {"invalidProfile": "The CA offers these profiles: {0}.".format(", ".join(profiles) or "none")}
     try:
-        resp = net.post(url, signed(url, dict(payload, **({"replaces": args.replaces} if args.replaces else {}))),
+        resp = net.post(url, dict(payload, **({"replaces": replaces} if replaces else {})), signed,
                         "creating the order", hints=hints)
-    except transport.AcmeProblem as problem:
+    except answers.AcmeProblem as problem:
         if problem.type != "alreadyReplaced":
             raise
         # Another order already renews that certificate (an earlier run stopped midway): order anew
         print("The CA says another order already replaces that certificate; ordering without \"replaces\".")
-        resp = net.post(url, signed(url, payload), "creating the order", hints=hints)
-    order = transport.json_object(resp, "the order")
-    order_url = transport.location(resp, "the order")
-    got = sorted(transport.field(i, "value", str, "the order").lower()
-                 for i in transport.field(order, "identifiers", list, "the order") if isinstance(i, dict))
-    if got != sorted(names):
-        sys.exit("Error: The server's order is for {0}, not for {1}.".format(helper.cut(got, 500), ", ".join(names)))
-    helper.save_order(ini, order_url, order)
+        resp = net.post(url, payload, signed, "creating the order", hints=hints)
+    order = answers.json_object(resp, "the order")
+    orders.check_order(order, identifiers)
+    return answers.location(resp, "the order"), order
 
-    # 5. The authorizations: a valid one needs nothing; the others get the chosen challenge
-    pending = []
-    for authz_url in transport.field(order, "authorizations", list, "the order"):
-        transport.check_url(authz_url if isinstance(authz_url, str) else "", "an authorization URL")
-        authz = transport.json_object(net.post(authz_url, signed(authz_url, ""), "fetching an authorization"),
-                                      "the authorization")
-        name = transport.authz_name(authz, names)
-        if transport.field(authz, "status", str, "the authorization of " + name) == "valid":
-            print("Already valid:", name)
-            continue
-        chosen = [c for c in transport.field(authz, "challenges", list, "the authorization of " + name)
-                  if isinstance(c, dict) and c.get("type") == challenge_type]
-        if not chosen:
-            sys.exit("Error: The CA offers no {0} challenge for {1}.".format(challenge_type, name))
-        token = transport.token(chosen[0], "the challenge for " + name)
-        pending.append((authz_url, name, transport.url_field(chosen[0], "url", "the challenge for " + name),
-                        token, myhelper.key_authorization(token, jwk)))
 
-    server, done = None, []              # what to undo afterwards: the server, files, TXT records
-    try:
-        for _authz_url, name, _url, token, key_auth in pending:
-            print("Verifying {0} ({1})...".format(name, challenge_type))
-            if challenge_type == "dns-01":
-                record = ("_acme-challenge." + name.replace("*.", "", 1), myhelper.dns01_txt_value(key_auth))
-                failed = run_hook(ini["DNSHook"], args.config, "set", *record)
-                if failed:
-                    sys.exit("Error: " + failed)
-                done.append(record)
-            elif webroot:
-                os.makedirs(os.path.join(webroot, WELL_KNOWN.strip("/")), exist_ok=True)
-                done.append(os.path.join(webroot, WELL_KNOWN.strip("/"), token))
-                helper.write_file(done[-1], key_auth.encode("ascii"))
+def prove(net, signed, args, ini, order, names, jwk, kind):
+    """ 5. Each authorization still pending gets the chosen challenge: a file or the built-in web
+    server (http-01), a TXT record through DNSHook (dns-01); 6. every challenge answered, 7. polled """
+    pending = authz.pending(net, signed, order["authorizations"], names, kind, "run this again")
+    if not pending:
+        return
+    if kind == "dns-01":
+        responder = dns01.DnsRecords(ini["DNSHook"], args.config)
+    else:
+        port = ini["HTTPPort"] if args.port is None else args.port
+        responder = http01.responder(args.webroot or ini["Webroot"], ini["HTTPBind"] if args.bind is None
+                                     else args.bind, port)
+    with responder:
+        for _authz_url, name, challenge in pending:
+            print("Verifying {0} ({1})...".format(name, kind))
+            token = answers.token(challenge, "the {0} challenge for {1}".format(kind, name))
+            key_auth = myhelper.key_authorization(token, jwk)
+            if kind == "dns-01":
+                responder.add(dns01.record_name(name), myhelper.dns01_txt_value(key_auth))
             else:
-                server = server or ChallengeServer(bind, port)
-                server.answers[token] = key_auth
+                responder.add(token, key_auth)
+        authz.answer_and_poll(net, signed, pending, kind, "{0} verified!")
 
-        # 6. Every challenge answered (POST {}), then 7. every authorization polled
-        for _authz_url, name, challenge_url, _token, _key_auth in pending:
-            net.post(challenge_url, signed(challenge_url, {}), "answering the challenge for " + name)
-        for number, (authz_url, name, _url, _token, _key_auth) in enumerate(pending):
-            authz = net.poll(authz_url, signed(authz_url, ""), ("valid", "invalid", "deactivated", "expired",
-                                                                "revoked"), "the authorization for " + name,
-                             first_wait=transport.FIRST_POLL if number == 0 else 0)
-            if authz["status"] != "valid":
-                sys.exit("Error: {0} was not verified: the authorization is {1}.{2}".format(
-                    name, authz["status"], helper.challenge_errors(authz)))
-            print("{0} verified!".format(name))
-    finally:
-        if server:
-            server.shutdown()
-            server.server_close()
-        for item in done:
-            if challenge_type == "dns-01":
-                failed = run_hook(ini["DNSHook"], args.config, "clear", *item)
-                print("Warning: " + failed if failed else "Cleared TXT record " + item[0],
-                      file=sys.stderr if failed else sys.stdout)
-            elif os.path.exists(item):
-                os.unlink(item)
 
-    # 8. Finalize with the CSR; 9. poll the order while the CA issues
-    print("Signing certificate...")
-    url = transport.url_field(order, "finalize", "the order")
-    resp = net.post(url, signed(url, {"csr": myhelper.b64(csr.public_bytes(serialization.Encoding.DER))}),
+def finalize(net, signed, order_url, order, csr):
+    """ 8. Finalize with the CSR; 9. poll the order while the CA issues """
+    url = answers.url_field(order, "finalize", "the order")
+    resp = net.post(url, {"csr": myhelper.b64(csr.public_bytes(serialization.Encoding.DER))}, signed,
                     "finalizing the order")
-    order = transport.json_object(resp, "the order")
-    if transport.field(order, "status", str, "the order") not in ("valid", "invalid"):
-        asked = transport.retry_after(resp)
-        order = net.poll(order_url, signed(order_url, ""), ("valid", "invalid"), "the order",
-                         first_wait=transport.FIRST_POLL if asked is None else asked)
+    order = answers.json_object(resp, "the order")
+    if answers.field(order, "status", str, "the order") not in ("valid", "invalid"):
+        asked = answers.retry_after(resp)
+        order = net.poll(order_url, signed, ("valid", "invalid"), "the order",
+                         first_wait=send.FIRST_POLL if asked is None else asked)
     if order["status"] != "valid":
         sys.exit("Error: The order is {0!r}: no certificate.{1}".format(
             order["status"], "\n" + "\n".join(myhelper.format_problem(order["error"]))
             if isinstance(order.get("error"), dict) else ""))
-    helper.save_order(ini, order_url, order)
+    return order
 
-    # 10. Download the chain; save it only if it is for this key and these names
-    url = transport.url_field(order, "certificate", "the order")
-    resp = net.post(url, signed(url, ""), "downloading the certificate",
+
+def download(net, signed, order, csr, names, chain_file):
+    """ 10. Download the chain; save it only if it is for this key and these names """
+    url = answers.url_field(order, "certificate", "the order")
+    resp = net.post(url, "", signed, "downloading the certificate",
                     headers={"Accept": "application/pem-certificate-chain"})
-    certs = transport.pem_chain(resp, "the certificate")
-    problems = helper.certificate_problems(certs[0], csr, names)
+    chain = answers.pem_chain(resp, "the certificate")
+    problems = certs.certificate_problems(chain[0], csr, names)
     if problems:
         sys.exit("Error: The certificate does not fit the order: {0}. {1} is unchanged.".format(
             "; ".join(problems), chain_file))
-    helper.write_file(chain_file, resp.content, backup=True)
+    files.write_file(chain_file, resp.content, backup=True)
     print("Certificate signed! Saved the chain to", chain_file)
-    print("Serial: {0}  Not After: {1}".format(format(certs[0].serial_number, "x"), certs[0].not_valid_after_utc))
+    print("Serial: {0}  Not After: {1}".format(format(chain[0].serial_number, "x"), chain[0].not_valid_after_utc))
+
+
+def main(argv=None):
+    """ Main Program Function: the article's steps, one function each """
+    args = parse_args(argv)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config,
+                          ["ACMEDirectory", "AccountKeyFile", "ChainFile"] + ([] if args.csr or args.key
+                                                                              else ["CertificateKeyFile"]))
+    kind = args.challenge or ini["Challenge"]
+    names, identifiers, account_key, csr = names_keys_and_csr(args, ini, kind)
+    net = send.Transport(ini, args.debug)
+
+    # 1.-2. The directory and the first nonce; the profile, one the CA offers
+    print("Getting directory...")
+    directory = net.get_json(ini["ACMEDirectory"], "the directory")
+    nonce = net.new_nonce(answers.url_field(directory, "newNonce", "the directory"))
+    wanted = ini["Profile"] if args.profile is None else args.profile
+    profile, profiles = orders.choose_profile(directory, wanted, identifiers, args.yes)
+
+    # 3. The account
+    print("Registering account...")
+    account_url = account(net, directory, args, ini, account_key, nonce)
+
+    # Every request from here on is signed as the account: "kid" is the account URL. Its nonce is
+    # the one the last answer brought (Replay-Nonce), which send keeps for the next request.
+    def signed(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(account_key), "kid": account_url, "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, account_key)
+
+    # 4. The order; 5.-7. the proof of every name; 8.-9. finalize; 10. the chain
+    print("Ordering a certificate for", ", ".join(names))
+    order_url, order = new_order(net, directory, signed, identifiers, profile, profiles, args.replaces)
+    orders.save_order(ini, order_url, order)
+    prove(net, signed, args, ini, order, names, myhelper.get_jwk(account_key), kind)
+    print("Signing certificate...")
+    order = finalize(net, signed, order_url, order, csr)
+    orders.save_order(ini, order_url, order)
+    download(net, signed, order, csr, names, args.chain or ini["ChainFile"])
     print("Requests sent to the server:", net.requests_sent)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

@@ -15,13 +15,14 @@ The same with openssl:
 
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import config, files, frame
 from Crypto.PublicKey import ECC
 import myhelper
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("file", nargs="?", help="key file to write (default: CertificateKeyFile in acme.ini)")
     parser.add_argument("--type", choices=("rsa", "ec"), default="rsa", help="key type (default: rsa)")
     parser.add_argument("--bits", type=int, default=2048, choices=(2048, 3072, 4096),
@@ -32,7 +33,7 @@ def parse_args(argv):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    filename = helper.new_key_file(args.file or helper.settings(
+    filename = files.new_key_file(args.file or config.settings(
         myhelper.load_acme_config(args.config), args.config, ["CertificateKeyFile"])["CertificateKeyFile"])
 
     if args.type == "ec":
@@ -49,4 +50,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

@@ -19,12 +19,13 @@ The same with openssl (1.1.1 or later):
 
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import config, files, frame
 import myhelper
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("names", nargs="+", metavar="NAME",
                         help="host names (or IP addresses) for the certificate; the first host name is the CN")
     parser.add_argument("--key", help="certificate key file (default: CertificateKeyFile in acme.ini)")
@@ -35,16 +36,16 @@ def parse_args(argv):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config)
     key_file = args.key or ini["CertificateKeyFile"] or sys.exit("Error: Set CertificateKeyFile in acme.ini, or "
                                                                  "pass --key FILE.")
     csr_file = args.out or ini["CSRFile"] or sys.exit("Error: Set CSRFile in acme.ini, or pass --out FILE.")
     for name in args.names:
         myhelper.make_identifier(name)          # a bad name is refused before anything else
-    key = helper.load_certificate_key(ini, key_file)
+    key = files.load_certificate_key(ini, key_file)
 
     csr = myhelper.create_csr(key, args.names)
-    backup = helper.write_file(csr_file, csr, backup=True)
+    backup = files.write_file(csr_file, csr, backup=True)
 
     print("Created CSR:", csr_file)
     print("Certificate key:", key_file)
@@ -55,4 +56,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

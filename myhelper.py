@@ -1,6 +1,6 @@
 """ Let's Encrypt ACME Version 2 Examples - the mechanics every step uses (article Part 4): base64url,
-keys, JWK and thumbprint, RS256/ES256 and the JWS, EAB, challenge values, names, CSRs, the ARI
-certificate ID, acme.ini, and the original package's Confirm and problem printing.
+keys, JWK and thumbprint, RS256/ES256 and the JWS, EAB, challenge values, names, CSRs, acme.ini,
+and the original package's Confirm and problem printing.
 
 Copy any function: paste it with the imports above and the helpers its docstring names after
 "Needs:" into your own file, and it works. They take plain values (a key object, bytes, a dict), or
@@ -19,10 +19,8 @@ import sys
 import tempfile
 
 from Crypto.Hash import SHA256
-from Crypto.IO import PEM
 from Crypto.PublicKey import RSA
 from Crypto.Signature import pkcs1_15
-from Crypto.Util.asn1 import DerSequence
 
 
 def b64(data):
@@ -56,17 +54,15 @@ def load_private_key(key):
             raise ValueError("File does not exist: {0}".format(name))
         with open(name, "rb") as f:
             key = f.read()
+    if b"ENCRYPTED" in key:                 # PKCS #8 "ENCRYPTED PRIVATE KEY", PKCS #1 "Proc-Type: 4,ENCRYPTED"
+        raise ValueError("{0} is encrypted with a passphrase; these examples read keys without one. Write a copy "
+                         "without it: openssl pkey -in KEY -out plain.key (mode 0600)".format(name))
+    if b"BEGIN OPENSSH PRIVATE KEY" in key:
+        raise ValueError("{0} is an OpenSSH key; convert it to PEM: ssh-keygen -p -m PEM -f KEY".format(name))
     try:
-        if key.lstrip().startswith(b"-----BEGIN RSA PRIVATE KEY-----"):   # PKCS #1, as make_*_key.py write
-            # without RSA.import_key's primality tests of p and q: 85 ms at every run for 4096 bits
-            n, e, d, p, q = DerSequence().decode(PEM.decode(key.decode("ascii"))[0], nr_elements=9)[1:6]
-            if min(p, q) < 3 or p * q != n or (e * d - 1) % (p - 1) or (e * d - 1) % (q - 1):
-                raise ValueError("inconsistent RSA key")
-            loaded = RSA.construct((n, e, d, p, q), consistency_check=False)
-        else:
-            loaded = RSA.import_key(key)
-    except (ValueError, IndexError, TypeError):
-        from Crypto.PublicKey import ECC          # only for EC keys: it takes a while to import
+        loaded = RSA.import_key(key)         # checks the key: version 0, 3 <= e < n, e odd, p and q prime
+    except (ValueError, IndexError, TypeError, ZeroDivisionError):
+        from Crypto.PublicKey import ECC     # only for EC keys: it takes a while to import
         try:
             loaded = ECC.import_key(key)
         except (ValueError, IndexError, TypeError):
@@ -142,11 +138,13 @@ def jwk_thumbprint(jwk):
 
 
 def get_alg(key):
-    """ The JWS "alg" of a key: RS256 for RSA, ES256 for EC P-256
+    """ The JWS "alg" of a key (or key file): RS256 for RSA, ES256 for EC P-256. Needs: load_private_key
 
     >>> get_alg(RSA.construct((0xC5, 3)))
     'RS256'
     """
+    if isinstance(key, (str, os.PathLike, bytes)):
+        key = load_private_key(key)
     return "RS256" if isinstance(key, RSA.RsaKey) else "ES256"
 
 
@@ -168,7 +166,7 @@ def sign(data, key):
 
 def jws(protected, payload, key):
     """ The flattened JSON JWS of an ACME request (§6.2): protected is the header (alg, jwk or kid,
-    nonce, url); payload "" makes a POST-as-GET (§6.3). Needs: b64, sign
+    nonce, url); payload "" makes a POST-as-GET (§6.3). Needs: b64, sign, load_private_key
 
     >>> from Crypto.PublicKey import RSA
     >>> body = jws({"alg": "RS256", "kid": "https://ca/acct/1", "nonce": "n", "url": "https://ca/acct/1"},
@@ -214,17 +212,6 @@ def dns01_txt_value(key_auth):
     '61rBZ_4knHblO0MNoxFsXZ_eTFUHum0B6IVRbhvUn5I'
     """
     return b64(hashlib.sha256(key_auth.encode("utf8")).digest())
-
-
-def ari_cert_id(key_identifier, serial_number):
-    """ RFC 9773 §4.1: a certificate's ID for renewal information, from its Authority Key Identifier
-    and its serial: base64url of each, the serial as DER integer bytes (a leading 00 kept). Needs: b64
-
-    >>> ari_cert_id(bytes.fromhex("69885B6B87464041E1B37B847BA0AE2CDE01C8D4"), 0x87654321)   # the RFC's own
-    'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE'
-    """
-    return "{0}.{1}".format(b64(key_identifier), b64(serial_number.to_bytes(serial_number.bit_length() // 8 + 1,
-                                                                            "big")))
 
 
 def make_identifier(name):

@@ -26,14 +26,15 @@ import json
 import os
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, config, files, frame, send
+import helper
 from Crypto.PublicKey import ECC
 import myhelper
-import transport
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("--yes", action="store_true", help="create a missing account key without asking")
     parser.add_argument("--type", choices=("rsa", "ec"), default="rsa",
                         help="type of a key created here (default: rsa, 4096 bits)")
@@ -46,7 +47,7 @@ def check_account_key_file(ini, args):
     """ Verify that the Account Key File exists and offer to create it if it does not """
     filename = ini["AccountKeyFile"]
     if os.path.exists(filename):
-        return helper.load_account_key(ini)
+        return files.load_account_key(ini)
 
     print('Error: File does not exist: {0}'.format(filename))
     if not myhelper.Confirm('Create new account private key (y/n): ', args.yes,
@@ -64,28 +65,29 @@ def check_account_key_file(ini, args):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
     key = check_account_key_file(ini, args)
-    net = transport.Transport(ini, args.debug)
+    net = send.Transport(ini, args.debug)
 
     # 1. Get the ACME directory
     acme_config = net.get_json(ini["ACMEDirectory"], "the directory")
 
     # 2. Get the "newAccount" URL, and the terms of service that go with an account
-    url = transport.url_field(acme_config, "newAccount", "the directory")
-    meta = transport.field(acme_config, "meta", dict, "the directory", default={})
-    terms_service = transport.field(meta, "termsOfService", str, "the directory's meta", default="")
+    url = answers.url_field(acme_config, "newAccount", "the directory")
+    meta = answers.field(acme_config, "meta", dict, "the directory", default={})
+    terms_service = answers.field(meta, "termsOfService", str, "the directory's meta", default="")
     print('Terms of Service:', helper.cut(terms_service))
 
     # 3. Request a nonce for the first ACME API call; every answer brings the next one
-    nonce = net.new_nonce(transport.url_field(acme_config, "newNonce", "the directory"))
+    nonce = net.new_nonce(answers.url_field(acme_config, "newNonce", "the directory"))
     print('Nonce:', nonce)
     print('')
 
-    # 4. The HTTP headers: Content-Type: application/jose+json (transport adds it to every POST,
+    # 4. The HTTP headers: Content-Type: application/jose+json (lib/send.py adds it to every POST,
     #    with User-Agent and Accept-Language)
 
-    # 5. The payload: agree to the terms only with your consent (RFC 8555 §7.3), and the contacts
+    # 5. The HTTP body, part one, the payload: agree to the terms only with your consent (RFC 8555
+    #    §7.3), and the contacts. Part two, the protected header (body_top), is in build_jose below
     payload = {}
     if terms_service:
         if not myhelper.Confirm('Do you agree to these terms of service (y/n): ', args.agree_tos,
@@ -98,28 +100,29 @@ def main(argv=None):
     if ini["EABKeyID"]:                       # a CA that binds ACME accounts to accounts of its own
         payload["externalAccountBinding"] = myhelper.eab_jws(ini["EABKeyID"], ini["EABHMACKey"], url,
                                                              myhelper.get_jwk(key))
-    elif transport.field(meta, "externalAccountRequired", bool, "the directory's meta", default=False):
+    elif answers.field(meta, "externalAccountRequired", bool, "the directory's meta", default=False):
         sys.exit("Error: This CA requires external account binding. Set EABKeyID and EABHMACKey in {0} to the "
                  "values your CA gave you.".format(args.config))
 
-    # 5. and 6. The protected header, then both parts base64url-encoded and signed: the "jose" body
-    def build_jose(nonce):
+    def build_jose(nonce, url, payload):
+        # 5. The protected header: the key itself ("jwk"), the nonce and the URL
         body_top = {
             "alg": myhelper.get_alg(key),
             "jwk": myhelper.get_jwk(key),
             "nonce": nonce,
             "url": url,
         }
+        # 6. The "jose" body: both parts base64url-encoded, and the signature over them
         body_top_b64 = myhelper.b64(json.dumps(body_top).encode("utf8"))
         payload_b64 = myhelper.b64(json.dumps(payload).encode("utf8"))
         signature = myhelper.sign("{0}.{1}".format(body_top_b64, payload_b64).encode("utf8"), key)
         return {"protected": body_top_b64, "payload": payload_b64, "signature": myhelper.b64(signature)}
 
-    # 7. Finally, call the ACME API: an HTTP POST of the jose body (a badNonce answer is retried
-    #    with a new jose body, signed over the nonce that answer brought)
+    # 7. Finally, call the ACME API: an HTTP POST of the jose body, signed over the nonce printed
+    #    above (a badNonce answer is retried with a new jose body, over the nonce that answer brought)
     try:
-        resp = net.post(url, build_jose, "creating the account")
-    except transport.AcmeProblem as problem:
+        resp = net.post(url, payload, build_jose, "creating the account", nonce)
+    except answers.AcmeProblem as problem:
         if "externalAccountBinding" in payload and problem.type in ("unauthorized", "malformed"):
             sys.exit("Error: The CA refused the external account binding ({0}). Check EABKeyID and EABHMACKey in "
                      "{1}: copy both exactly as your CA gave them.".format(helper.cut(problem.detail, 300),
@@ -128,7 +131,7 @@ def main(argv=None):
 
     # 8. Location is the account URL; Replay-Nonce is the nonce for the next call
     print('')
-    print('Account URL:', transport.location(resp, "the account"))
+    print('Account URL:', answers.location(resp, "the account"))
     if resp.status_code == 201:
         print('Account created.')
     else:
@@ -137,4 +140,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

@@ -37,18 +37,18 @@ import subprocess
 import sys
 import time
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, certs, config, files, frame, send
 from cryptography import x509
 from Crypto.PublicKey import RSA
 import myhelper
-import transport
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_RETRY = 6 * 3600                   # RFC 9773 §4.3: ask again after 6 hours when the CA says nothing
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("--force", action="store_true", help="renew now, whatever the window says")
     parser.add_argument("--new-key", action="store_true", help="make a new certificate key (RSA 2048) for it")
     parser.add_argument("--deploy-hook", metavar="CMD", help="a shell command to run after a renewal (only then)")
@@ -77,13 +77,13 @@ def renewal_window(net, ini, cert, cert_id):
         point = cert.not_valid_after_utc.timestamp() - lifetime / 3
         print("The CA offers no renewal information: renewing when a third of the lifetime is left.")
         return point, point, time.time() + DEFAULT_RETRY, False
-    url = transport.url_field(directory, "renewalInfo", "the directory").rstrip("/") + "/" + cert_id
+    url = answers.url_field(directory, "renewalInfo", "the directory").rstrip("/") + "/" + cert_id
     resp = net.get(url, "getting the renewal information")
-    window = transport.field(transport.json_object(resp, "the renewal information"), "suggestedWindow", dict,
-                             "the renewal information")
-    start = transport.time_field(window, "start", "the suggested window")
-    end = max(start, transport.time_field(window, "end", "the suggested window"))
-    asked = transport.retry_after(resp)
+    window = answers.field(answers.json_object(resp, "the renewal information"), "suggestedWindow", dict,
+                           "the renewal information")
+    start = answers.time_field(window, "start", "the suggested window")
+    end = max(start, answers.time_field(window, "end", "the suggested window"))
+    asked = answers.retry_after(resp)
     retry = DEFAULT_RETRY if asked is None else min(max(asked, 60), 86400)     # §4.3: 1 minute to 1 day
     print("The CA suggests renewing between {0} and {1}.".format(utc(start), utc(end)))
     return start, end, time.time() + retry, True
@@ -94,13 +94,13 @@ def same_csr(csr_file, cert, names):
     if not csr_file or not os.path.exists(csr_file):
         return False
     csr = myhelper.load_csr(csr_file)
-    return sorted(myhelper.get_domains_from_csr(csr)) == names and not helper.certificate_problems(cert, csr, [])
+    return sorted(myhelper.get_domains_from_csr(csr)) == names and not certs.certificate_problems(cert, csr, [])
 
 
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config,
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config,
                           ["ACMEDirectory", "AccountKeyFile", "ChainFile", "CertificateKeyFile"])
     chain_file, key_file = ini["ChainFile"], ini["CertificateKeyFile"]
 
@@ -112,7 +112,7 @@ def main(argv=None):
         print("Another renew_certificate.py is renewing {0} right now; this run does nothing.".format(chain_file))
         return 0
 
-    cert = helper.load_certificate(chain_file, helper.command(args, "issue_certificate.py", "NAME..."))
+    cert = certs.load_certificate(chain_file, frame.command(args, "issue_certificate.py", "NAME..."))
     serial = format(cert.serial_number, "x")
     names = sorted({str(n.value).lower() for n in cert.extensions.get_extension_for_class(
         x509.SubjectAlternativeName).value})
@@ -120,7 +120,7 @@ def main(argv=None):
         aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
     except x509.ExtensionNotFound:
         aki = None
-    cert_id = myhelper.ari_cert_id(aki, cert.serial_number) if aki else None
+    cert_id = certs.ari_cert_id(aki, cert.serial_number) if aki else None
     state_file = chain_file + ".renewal.json"
     state, now = read_state(state_file, serial), time.time()
     print("Certificate: {0} (serial {1}, for {2}), not after {3}".format(
@@ -133,11 +133,11 @@ def main(argv=None):
         return 0
 
     if not args.force:
-        start, end, next_check, ari = renewal_window(transport.Transport(ini, args.debug), ini, cert, cert_id or "")
+        start, end, next_check, ari = renewal_window(send.Transport(ini, args.debug), ini, cert, cert_id or "")
         chosen = state.get("chosen") if state.get("window") == [start, end] else random.uniform(start, end)
         if now < chosen:
-            helper.write_file(state_file, json.dumps({"serial": serial, "window": [start, end], "chosen": chosen,
-                                                      "next_check": min(next_check, chosen)}).encode())
+            files.write_file(state_file, json.dumps({"serial": serial, "window": [start, end], "chosen": chosen,
+                                                     "next_check": min(next_check, chosen)}).encode())
             print("Not yet: renewal is planned for {0}; next check after {1}.".format(
                 utc(chosen), utc(min(next_check, chosen))))
             return 0
@@ -162,10 +162,10 @@ def main(argv=None):
                  .format(chain_file, key_file))
     if args.new_key:                                            # the new key and its chain take their places
         with open(key_file, "rb") as f:
-            helper.write_file(key_file + ".bak", f.read(), mode=0o600)
+            files.write_file(key_file + ".bak", f.read(), mode=0o600)
         os.replace(new_key, key_file)
         with open(chain_file + ".new", "rb") as f:
-            helper.write_file(chain_file, f.read(), backup=True)
+            files.write_file(chain_file, f.read(), backup=True)
         os.unlink(chain_file + ".new")
         print("The new key is in {0}; the old one in {0}.bak.".format(key_file))
     if os.path.exists(state_file):
@@ -184,4 +184,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

@@ -30,13 +30,14 @@ import json
 import os
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, config, files, frame, orders, send
+import helper
 import myhelper
-import transport
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("--csr", help="CSR file (default: CSRFile in acme.ini)")
     parser.add_argument("--profile", help="certificate profile (default: Profile in acme.ini; empty: the CA's)")
     parser.add_argument("--replaces", metavar="CERT_ID",
@@ -48,40 +49,39 @@ def parse_args(argv):
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
     csr_file = args.csr or ini["CSRFile"] or sys.exit("Error: Set CSRFile in acme.ini, or pass --csr FILE.")
     if not os.path.exists(csr_file):
         sys.exit("Error: File does not exist: {0} (the CSR). Create it with: {1}".format(
-            csr_file, helper.command(args, "make_csr.py", "NAME...")))
+            csr_file, frame.command(args, "make_csr.py", "NAME...")))
     identifiers = [myhelper.make_identifier(name) for name in myhelper.get_domains_from_csr(csr_file)]
-    key = helper.load_account_key(ini)
-    net = transport.Transport(ini, args.debug)
+    key = files.load_account_key(ini)
+    net = send.Transport(ini, args.debug)
 
     # 1. The directory; 2. the first nonce
     directory = net.get_json(ini["ACMEDirectory"], "the directory")
-    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+    nonce = net.new_nonce(answers.url_field(directory, "newNonce", "the directory"))
 
     # Profiles: only one the CA lists; Let's Encrypt wants "shortlived" for an IP address
-    profile = ini["Profile"] if args.profile is None else args.profile
-    meta = transport.field(directory, "meta", dict, "the directory", default={})
-    profiles = transport.field(meta, "profiles", dict, "the directory's meta", default={})
-    if profile and profiles and profile not in profiles:
-        sys.exit("Error: The CA offers no profile {0!r}; it offers: {1}.".format(profile, ", ".join(profiles)))
-    if not profile and "shortlived" in profiles and any(i["type"] == "ip" for i in identifiers):
-        print("Let's Encrypt issues certificates for IP addresses only under the shortlived profile (6 days).")
-        if myhelper.Confirm("Use the shortlived profile (y/n): ", args.yes, "Pass --profile shortlived, or --yes."):
-            profile = "shortlived"
+    wanted = ini["Profile"] if args.profile is None else args.profile
+    profile, profiles = orders.choose_profile(directory, wanted, identifiers, args.yes)
 
-    # 3. The account URL of this key ("jwk", onlyReturnExisting)
-    url = transport.url_field(directory, "newAccount", "the directory")
-    body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
-    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), {"onlyReturnExisting": True}, key),
-                    "looking up the account of this key")
-    account_url = transport.location(resp, "the account")
+    # 3. The account URL of this key: newAccount with onlyReturnExisting, the key itself in "jwk"
+    def signed_with_jwk(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
+    url = answers.url_field(directory, "newAccount", "the directory")
+    resp = net.post(url, {"onlyReturnExisting": True}, signed_with_jwk, "looking up the account of this key", nonce)
+    account_url = answers.location(resp, "the account")
     print('Account URL:', account_url)
 
-    # 4. newOrder, signed as the account ("kid")
-    url = transport.url_field(directory, "newOrder", "the directory")
+    # 4. newOrder, signed as the account ("kid": the account URL)
+    def signed(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
+    url = answers.url_field(directory, "newOrder", "the directory")
     payload = {"identifiers": identifiers}
     if profile:
         payload["profile"] = profile
@@ -91,33 +91,21 @@ def main(argv=None):
     print('URL:', url)
     for identifier in identifiers:
         print('Identifier: {0} {1}'.format(identifier["type"], identifier["value"]))
-    body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "url": url}
     hints = {"invalidProfile": "The CA offers these profiles: {0}.".format(", ".join(profiles) or "none")}
-    resp = net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce), payload, key), "creating the order",
-                    hints=hints)
-    order = transport.json_object(resp, "the order")
-    order_url = transport.location(resp, "the order")
+    resp = net.post(url, payload, signed, "creating the order", hints=hints)
+    order = answers.json_object(resp, "the order")
+    order_url = answers.location(resp, "the order")
 
     # The order must be for exactly the names asked for, and carry what the next steps need
-    asked = sorted((i["type"], i["value"]) for i in identifiers)
-    got = sorted((transport.field(i, "type", str, "an identifier of the order"),
-                  transport.field(i, "value", str, "an identifier of the order").lower())
-                 for i in transport.field(order, "identifiers", list, "the order") if isinstance(i, dict))
-    if got != asked:
-        sys.exit("Error: The server's order is for {0}, not for the names asked for ({1}). Do not use this order; "
-                 "check the CSR and try again.".format(helper.cut([v for _t, v in got], 500),
-                                                      ", ".join(v for _t, v in asked)))
-    for authz_url in transport.field(order, "authorizations", list, "the order"):
-        transport.check_url(authz_url if isinstance(authz_url, str) else "", "an authorization URL of the order")
-    transport.url_field(order, "finalize", "the order")
+    orders.check_order(order, identifiers)
 
     print('Order Location:', order_url)
     print(helper.cut(json.dumps(order, indent=4), 20000))
-    print('Saved the order to', helper.save_order(ini, order_url, order))
-    print('Next: {0}, then {1} or {2}'.format(helper.command(args, "get_challenges.py"), helper.command(
-        args, "http01_challenge.py"), helper.command(args, "dns01_challenge.py")))
+    print('Saved the order to', orders.save_order(ini, order_url, order))
+    print('Next: {0}, then {1} or {2}'.format(frame.command(args, "get_challenges.py"), frame.command(
+        args, "http01_challenge.py"), frame.command(args, "dns01_challenge.py")))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

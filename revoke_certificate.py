@@ -27,10 +27,11 @@ Example:
 
 import sys
 
-import helper  # first: without a package it says what to install
+# lib first: a missing package is one line that says what to install, not a traceback
+from lib import answers, certs, config, files, frame, send
+import helper
 from cryptography.hazmat.primitives import serialization
 import myhelper
-import transport
 
 REASONS = {0: "unspecified", 1: "keyCompromise", 2: "cACompromise", 3: "affiliationChanged", 4: "superseded",
            5: "cessationOfOperation", 6: "certificateHold", 8: "removeFromCRL", 9: "privilegeWithdrawn",
@@ -47,7 +48,7 @@ def reason_code(text):
 
 
 def parse_args(argv):
-    parser = helper.options(__doc__)
+    parser = frame.options(__doc__)
     parser.add_argument("--cert", help="certificate (or chain) file; its first certificate is revoked "
                                        "(default: ChainFile)")
     parser.add_argument("--reason", type=reason_code, default=0, metavar="REASON",
@@ -68,16 +69,16 @@ def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
     required = ["ACMEDirectory"] + ([] if args.cert else ["ChainFile"])
-    ini = helper.settings(myhelper.load_acme_config(args.config), args.config, required)
+    ini = config.settings(myhelper.load_acme_config(args.config), args.config, required)
     cert_file = args.cert or ini["ChainFile"]
-    cert = helper.load_certificate(cert_file, helper.command(args, "get_certificate.py"))
+    cert = certs.load_certificate(cert_file, frame.command(args, "get_certificate.py"))
     if args.use_certificate_key:
-        key = helper.load_certificate_key(ini)
-        if helper.certificate_problems(cert, key, []):
+        key = files.load_certificate_key(ini)
+        if certs.certificate_problems(cert, key, []):
             sys.exit("Error: {0} is not the key of this certificate: only its own key can revoke it without the "
                      "account.".format(ini["CertificateKeyFile"]))
     else:
-        key = helper.load_account_key(ini)
+        key = files.load_account_key(ini)
 
     print('Certificate:', cert_file)
     print('Subject:    ', helper.cut(cert.subject.rfc4514_string(), 500))
@@ -88,38 +89,45 @@ def main(argv=None):
               "given, and will never again issue a certificate for this key.")
     if not myhelper.Confirm('Revoke this certificate? This cannot be undone (y/n): ', args.yes):
         sys.exit('Cancelled: nothing was revoked.')
-    net = transport.Transport(ini, args.debug)
+    net = send.Transport(ini, args.debug)
 
     # 1. The directory; 2. the first nonce
     directory = net.get_json(ini["ACMEDirectory"], "the directory")
-    net.new_nonce(transport.url_field(directory, "newNonce", "the directory"))
+    nonce = net.new_nonce(answers.url_field(directory, "newNonce", "the directory"))
 
-    # 3. Who signs: the account ("kid"; its URL looked up with "jwk"), or the certificate key itself ("jwk")
+    # 3. Who signs: the certificate key itself ("jwk"), or the account ("kid"; its URL looked up with "jwk")
+    def signed_with_jwk(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
+    def signed_as_account(nonce, url, payload):
+        body_top = {"alg": myhelper.get_alg(key), "kid": account_url, "nonce": nonce, "url": url}
+        return myhelper.jws(body_top, payload, key)
+
     if args.use_certificate_key:
-        body_top = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key)}
+        signed = signed_with_jwk
         hints = {"unauthorized": "The CA refused a revocation signed with this certificate key."}
     else:
-        url = transport.url_field(directory, "newAccount", "the directory")
-        lookup = {"alg": myhelper.get_alg(key), "jwk": myhelper.get_jwk(key), "url": url}
-        resp = net.post(url, lambda nonce: myhelper.jws(dict(lookup, nonce=nonce), {"onlyReturnExisting": True},
-                                                        key), "looking up the account of this key")
-        account_url = transport.location(resp, "the account")
+        url = answers.url_field(directory, "newAccount", "the directory")
+        resp = net.post(url, {"onlyReturnExisting": True}, signed_with_jwk, "looking up the account of this key",
+                        nonce)
+        nonce = None                          # used: the next one is the Replay-Nonce of that answer
+        account_url = answers.location(resp, "the account")
         print('Account URL:', account_url)
-        body_top = {"alg": myhelper.get_alg(key), "kid": account_url}
+        signed = signed_as_account
         hints = {"unauthorized": "The CA refused: this account did not order this certificate, or it has expired. "
                                  "Try --use-certificate-key."}
 
     # 4. revokeCert: the certificate in DER, base64url, and the reason code
-    url = transport.url_field(directory, "revokeCert", "the directory")
+    url = answers.url_field(directory, "revokeCert", "the directory")
     payload = {"certificate": myhelper.b64(cert.public_bytes(serialization.Encoding.DER)), "reason": args.reason}
     hints.update(alreadyRevoked="Nothing to do: this certificate is already revoked.",
                  badRevocationReason="The CA refused this reason; Let's Encrypt accepts 0, 1, 4 and 5.")
-    net.post(url, lambda nonce: myhelper.jws(dict(body_top, nonce=nonce, url=url), payload, key),
-             "revoking the certificate", hints=hints)
+    net.post(url, payload, signed, "revoking the certificate", nonce, hints=hints)
 
     print('Certificate revoked.')
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(helper.run(main))
+    sys.exit(frame.run(main))

@@ -31,7 +31,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import myhelper  # noqa: E402
-import transport  # noqa: E402
+from lib import send  # noqa: E402
 from pebble import Pebble  # noqa: E402
 
 QUIET = {"PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
@@ -379,7 +379,7 @@ def report(args):
                   "Overhead = wall time - floor: the other imports, argument parsing, key loading and "
                   "generation, signing, JSON, printing, and the short wait ({1:.0f} ms) before the first look "
                   "after answering a challenge or finalizing.".format(import_floor * 1000,
-                                                                      transport.FIRST_POLL * 1000), "",
+                                                                      send.FIRST_POLL * 1000), "",
                   "| script | requests | RFC minimum | of which signed POSTs | wall time | floor | overhead |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
         for args_, minimum, why in FLOW:

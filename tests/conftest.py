@@ -18,9 +18,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import helper  # noqa: E402
+from lib import frame, send  # noqa: E402
 import myhelper  # noqa: E402
-import transport  # noqa: E402
 
 BASE = "https://acme.test"
 DIRECTORY_URL = BASE + "/directory"
@@ -195,6 +194,14 @@ def new_ec_key(filename):
     return key
 
 
+def free_port():
+    """ A TCP port on 127.0.0.1 that nothing listens on now """
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def write_ini(path, **values):
     settings = {
         "UserAgent": "neoprime.io-acme-client/1.0",
@@ -209,6 +216,8 @@ def write_ini(path, **values):
         "CABundle": "",
         "Timeout": "5",
         "PollTimeout": "30",
+        "HTTPPort": str(free_port()),             # never port 80 nor all interfaces, even by default
+        "HTTPBind": "127.0.0.1",
     }
     settings.update(values)
     lines = ["[acme-neoprime]"] + ["{0} = {1}".format(k, v) for k, v in settings.items() if v is not None]
@@ -219,7 +228,7 @@ def write_ini(path, **values):
 def run(capsys):
     """ Run a script's main() as `python script.py ARGS` would: returns (exit code, stdout, stderr) """
     def _run(module, *args):
-        code = helper.run(module.main, list(args))
+        code = frame.run(module.main, list(args))
         out, err = capsys.readouterr()
         return code, out, err
     return _run
@@ -229,9 +238,9 @@ def run(capsys):
 def no_sleep(monkeypatch):
     """ Record the waits of polling instead of sleeping; the clock moves on as if they had been slept """
     waits = []
-    clock = transport.monotonic
-    monkeypatch.setattr(transport, "sleep", lambda seconds: waits.append(seconds))
-    monkeypatch.setattr(transport, "monotonic", lambda: clock() + sum(waits))
+    clock = send.monotonic
+    monkeypatch.setattr(send, "sleep", lambda seconds: waits.append(seconds))
+    monkeypatch.setattr(send, "monotonic", lambda: clock() + sum(waits))
     return waits
 
 

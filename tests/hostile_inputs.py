@@ -10,8 +10,7 @@ import time
 import requests
 from requests.structures import CaseInsensitiveDict
 
-import helper
-import transport
+from lib import answers, frame
 
 
 def answer(body=b"", **headers):
@@ -22,29 +21,29 @@ def answer(body=b"", **headers):
 
 
 def links(value):
-    return transport.links(answer(Link=value), "alternate")
+    return answers.links(answer(Link=value), "alternate")
 
 
 def retry_after(value):
-    return transport.retry_after(answer(Retry_After=value))
+    return answers.retry_after(answer(Retry_After=value))
 
 
 def location(value):
-    return transport.location(answer(Location=value), "the order")
+    return answers.location(answer(Location=value), "the order")
 
 
 def pem_chain(body):
-    return transport.pem_chain(answer(body), "the certificate")
+    return answers.pem_chain(answer(body), "the certificate")
 
 
 # name: (what the server sends, about n bytes of it; the parser that reads it)
 CASES = {
-    "error snippet: unclosed tags": (lambda n: b"<" * n, transport.snippet),
-    "error snippet: tag starts": (lambda n: b"<a " * (n // 3), transport.snippet),
-    "JSON: open brackets": (lambda n: b"[" * n, transport.parse_json),
-    "JSON: open objects": (lambda n: b'{"a":' * (n // 5), transport.parse_json),
-    "JSON: a flat list": (lambda n: b"[" + b"1," * (n // 2) + b"1]", transport.parse_json),
-    "JSON: one long string": (lambda n: b'"' + b"\\u00e9" * (n // 6) + b'"', transport.parse_json),
+    "error snippet: unclosed tags": (lambda n: b"<" * n, answers.snippet),
+    "error snippet: tag starts": (lambda n: b"<a " * (n // 3), answers.snippet),
+    "JSON: open brackets": (lambda n: b"[" * n, answers.parse_json),
+    "JSON: open objects": (lambda n: b'{"a":' * (n // 5), answers.parse_json),
+    "JSON: a flat list": (lambda n: b"[" + b"1," * (n // 2) + b"1]", answers.parse_json),
+    "JSON: one long string": (lambda n: b'"' + b"\\u00e9" * (n // 6) + b'"', answers.parse_json),
     "PEM chain: BEGIN lines": (lambda n: b"-----BEGIN CERTIFICATE-----\n" * (n // 28), pem_chain),
     "PEM chain: one long line": (lambda n: b"-----BEGIN CERTIFICATE-----\n" + b"A" * n, pem_chain),
     "PEM chain: dashes": (lambda n: b"-" * n, pem_chain),
@@ -64,5 +63,5 @@ def call(case, size):
     try:
         parse(data)
         return "result", time.perf_counter() - started
-    except (ValueError, helper.AcmeError) as error:
+    except (ValueError, frame.AcmeError) as error:
         return "refused: " + str(error)[:60], time.perf_counter() - started

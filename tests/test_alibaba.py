@@ -140,8 +140,8 @@ def test_api_gateway_install_and_its_private_key_is_never_printed(aliyun, workdi
 def test_without_the_sdk_one_line_says_how_to_install_it(aliyun, workdir):
     chain(workdir)
     result = subprocess.run([sys.executable, "-c", "import sys; sys.modules['alibabacloud_cdn20180510'] = None; "
-                             "sys.path.insert(0, {0!r}); import helper, install_cdn; "
-                             "sys.exit(helper.run(install_cdn.main, ['--domain', 'cdn.example.com']))".format(ROOT)],
+                             "sys.path.insert(0, {0!r}); from lib import frame; import install_cdn; "
+                             "sys.exit(frame.run(install_cdn.main, ['--domain', 'cdn.example.com']))".format(ROOT)],
                             capture_output=True, text=True, timeout=60, cwd=str(workdir))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "The Alibaba Cloud SDK is missing" in result.stderr and "requirements-alibaba.txt" in result.stderr

@@ -10,7 +10,7 @@ import pytest
 
 import get_account_info
 import get_certificate
-import helper
+from lib import frame
 import make_csr
 import new_account
 import request_certificate
@@ -39,7 +39,7 @@ def test_output_closed_early_still_finishes_the_work(fake, workdir, cert_key, ru
     os.close(read_end)                                   # the reader has gone
     closed = io.TextIOWrapper(io.FileIO(write_end, "w"), line_buffering=True)
     monkeypatch.setattr(sys, "stdout", closed)
-    code = helper.run(request_certificate.main, [])
+    code = frame.run(request_certificate.main, [])
     assert code == 0 and os.path.exists(workdir / "order.json")
 
 

@@ -4,7 +4,7 @@ A scripted ACME server, HTTPS on 127.0.0.1 with a throwaway CA, answers each sce
 slowly, hugely, with the wrong types, over plain http, with redirects, with escape sequences, with
 certificates for other keys. The scripts run in this process as `python script.py` would run them.
 Every class of fault has several cases; each must end in one clear message (exit 1, no traceback)
-or be ridden out, within the limits transport.py documents.
+or be ridden out, within the limits lib/send.py documents.
 """
 
 import gzip
@@ -28,7 +28,7 @@ import hostile_inputs
 import http01_challenge
 import issue_certificate
 import new_account
-import transport
+from lib import frame, http01, send
 from conftest import make_chain, write_ini
 from pebble import make_tls_files
 
@@ -205,7 +205,7 @@ def test_polls_are_at_least_a_second_apart(ca, run, workdir, no_sleep, retry_aft
               PollTimeout="5", DNSHook="true")
     code, out, err = run(dns01_challenge)
     assert_clean_failure(code, out, err, "still 'pending'", "PollTimeout (5 seconds)")
-    assert no_sleep[0] == transport.FIRST_POLL and all(wait >= 1 for wait in no_sleep[1:]), no_sleep
+    assert no_sleep[0] == send.FIRST_POLL and all(wait >= 1 for wait in no_sleep[1:]), no_sleep
     # 0.2 s, then 1 s apart when the server says 0 (or a past date), 1, 2, 4 s without: never 19 a second
     assert len(ca.requested("/authz/1")) - 1 == most, no_sleep
 
@@ -214,7 +214,7 @@ def test_busy_answers_are_retried_a_bounded_number_of_times(ca, run, no_sleep):
     ca.on("GET", "/dir", lambda h: reply(h, 503, body=b"busy", headers={"Retry-After": "5"}))
     code, out, err = run(get_directory)
     assert_clean_failure(code, out, err, "Status Code: 503")
-    assert len(ca.requested("/dir")) == transport.MAX_BUSY_RETRIES and sum(no_sleep) <= 30
+    assert len(ca.requested("/dir")) == send.MAX_BUSY_RETRIES and sum(no_sleep) <= 30
 
 
 def test_endless_bad_nonces_are_bounded(ca, run):
@@ -253,7 +253,7 @@ def test_hostile_error_bodies_are_read_in_linear_time(ca, run, body):
 def test_every_parser_of_server_text_takes_10_mb_of_hostile_input(case):
     """ A guard against hangs only (60 s; each takes under 2 s here): docs/BENCHMARKS.md shows the
     times at 1 MB and 10 MB, growing linearly """
-    with transport._deadline(60):
+    with send._deadline(60):
         outcome, _seconds = hostile_inputs.call(case, 10 * 1000 * 1000)
     refused = case.startswith(("PEM chain", "JSON: open"))
     assert outcome.startswith("refused" if refused else "result"), outcome
@@ -411,11 +411,10 @@ def test_a_thousand_subproblems_show_twenty_and_a_count(ca, run):
 
 
 def test_the_web_servers_log_escapes_the_request_line(ca, run, monkeypatch, capsys):
-    import helper
-    server = http01_challenge.ChallengeServer("127.0.0.1", 0)
+    server = http01.ChallengeServer("127.0.0.1", 0)
     port = server.server_address[1]
     sys_stdout = __import__("sys").stdout
-    monkeypatch.setattr("sys.stdout", helper.SafeStream(sys_stdout))
+    monkeypatch.setattr("sys.stdout", frame.SafeStream(sys_stdout))
     with server:
         with socket.create_connection(("127.0.0.1", port)) as s:
             s.sendall(b"GET /.well-known/acme-challenge/\x1b]0;title\x07 HTTP/1.0\r\n\r\n")

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 import get_renewal_info
-import helper
+from lib import certs, frame
 import issue_certificate
 import make_csr
 import renew_certificate
@@ -103,7 +103,7 @@ def test_issuance_with_processing_and_retry_after_3(lets_encrypt, workdir, run, 
     lets_encrypt.on("POST", "/acme/cert/1", body=make_chain(["example.com"], key_pem=(workdir / "example.com.key")
                                                             .read_bytes()),
                     headers={"Content-Type": "application/pem-certificate-chain"})
-    code, out, err = run(issue_certificate, "--port", "0", "--bind", "127.0.0.1", "example.com")
+    code, out, err = run(issue_certificate, "example.com")
     assert code == 0, err
     assert no_sleep[1:] == [3.0, 3.0]          # after finalize, and between the order polls: Retry-After 3
 
@@ -112,7 +112,7 @@ def test_already_replaced_orders_again_without_replaces(lets_encrypt, workdir, r
     authz_and_finalize(lets_encrypt)
     chain = make_chain(["example.com"], key_pem=(workdir / "example.com.key").read_bytes())
     lets_encrypt.on("POST", "/acme/cert/1", body=chain)
-    args = ["--replaces", "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", "--port", "0", "--bind", "127.0.0.1", "example.com"]
+    args = ["--replaces", "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", "example.com"]
     assert run(issue_certificate, *args)[0] == 0
     authz_and_finalize(lets_encrypt)
     code, out, err = run(issue_certificate, *args)
@@ -123,13 +123,12 @@ def test_already_replaced_orders_again_without_replaces(lets_encrypt, workdir, r
 
 
 def test_renewal_information_with_its_retry_after(lets_encrypt, workdir, run, monkeypatch):
-    import myhelper
     from cryptography import x509
     chain = make_chain(["example.com"], key_pem=(workdir / "example.com.key").read_bytes(), with_aki=True)
     (workdir / "example.com.chain.pem").write_text(chain)
     leaf = x509.load_pem_x509_certificate(chain.encode())
     aki = leaf.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
-    cert_id = myhelper.ari_cert_id(aki, leaf.serial_number)
+    cert_id = certs.ari_cert_id(aki, leaf.serial_number)
     lets_encrypt.on("GET", "/acme/renewal-info/" + cert_id, json={
         "suggestedWindow": {"start": "2027-01-20T00:00:00Z", "end": "2027-01-22T00:00:00Z"},
         "explanationURL": "https://community.letsencrypt.org/t/123"}, headers={"Retry-After": "21600"})
@@ -143,20 +142,19 @@ def test_renewal_information_with_its_retry_after(lets_encrypt, workdir, run, mo
 @pytest.mark.parametrize("aki", [True, b"\xf8" * 20], ids=["any", "a certificate ID starting with -"])
 def test_renew_inside_a_passed_window_runs_issue_certificate_with_replaces(lets_encrypt, workdir, run, no_sleep,
                                                                            monkeypatch, aki):
-    import myhelper
     from cryptography import x509
     chain = make_chain(["example.com"], key_pem=(workdir / "example.com.key").read_bytes(), with_aki=aki)
     (workdir / "example.com.chain.pem").write_text(chain)
     leaf = x509.load_pem_x509_certificate(chain.encode())
     aki = leaf.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
-    cert_id = myhelper.ari_cert_id(aki, leaf.serial_number)
+    cert_id = certs.ari_cert_id(aki, leaf.serial_number)
     lets_encrypt.on("GET", "/acme/renewal-info/" + cert_id, json={
         "suggestedWindow": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}})
     commands = []
 
     def issue_in_this_process(command, **kwargs):      # renew runs issue_certificate.py as a command
         commands.append(command)
-        return subprocess.CompletedProcess(command, helper.run(issue_certificate.main, command[2:]))
+        return subprocess.CompletedProcess(command, frame.run(issue_certificate.main, command[2:]))
     monkeypatch.setattr(renew_certificate.subprocess, "run", issue_in_this_process)
     authz_and_finalize(lets_encrypt)
     lets_encrypt.on("POST", "/acme/cert/1", body=make_chain(["example.com"], key_pem=(

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from Crypto.PublicKey import ECC, RSA
 
 import helper
+from lib import answers, certs, config, frame
 import myhelper
-import transport
 from conftest import decode_jws, write_ini
 
 # RFC 7515 appendix A.2: the RSA key (n, e and its primes p, q), the signing input and the signature.
@@ -172,7 +172,11 @@ def test_bad_keys_are_refused_with_a_clear_message(tmp_path, rsa_pem, cert_rsa_p
         "p384": (ECC.generate(curve="P-384").export_key(format="PEM").encode(), "needs P-256"),
         "small": (RSA.generate(1024).export_key(), "2048 bits or more"),
         "inconsistent": (inconsistent_pkcs1(key, other), "not a PEM private key"),
-        "encrypted": (key.export_key(passphrase="secret", pkcs=1), "not a PEM private key"),
+        "encrypted": (key.export_key(passphrase="secret", pkcs=1), "encrypted with a passphrase.*openssl pkey"),
+        "encrypted pkcs8": (key.export_key(passphrase="secret", pkcs=8, protection="PBKDF2WithHMAC-SHA1AndAES128-CBC"),
+                            "encrypted with a passphrase"),
+        "openssh": (b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+                    "OpenSSH key.*ssh-keygen -p -m PEM"),
         "not integers": (pkcs1_of([0, b"n", 65537, 3, 5, 7, 1, 1, 1]), "not a PEM private key"),
         "p = 1": (pkcs1_of([0, 35, 5, 5, 1, 35, 1, 1, 1]), "not a PEM private key"),
     }
@@ -246,14 +250,14 @@ def test_config_errors(tmp_path, content, message):
     path = tmp_path / "acme.ini"
     if content is not None:
         path.write_text(content)
-    with pytest.raises((ValueError, helper.AcmeError), match=message):
-        helper.settings(myhelper.load_acme_config(str(path)), str(path), ["ACMEDirectory"])
+    with pytest.raises((ValueError, frame.AcmeError), match=message):
+        config.settings(myhelper.load_acme_config(str(path)), str(path), ["ACMEDirectory"])
 
 
 def test_config_defaults_and_relative_paths(tmp_path, monkeypatch):
-    write_ini(tmp_path / "acme.ini", UserAgent=None, Language=None, Timeout=None)
+    write_ini(tmp_path / "acme.ini", UserAgent=None, Language=None, Timeout=None, HTTPPort=None, HTTPBind=None)
     monkeypatch.chdir("/")
-    ini = helper.settings(myhelper.load_acme_config(str(tmp_path / "acme.ini")), str(tmp_path / "acme.ini"))
+    ini = config.settings(myhelper.load_acme_config(str(tmp_path / "acme.ini")), str(tmp_path / "acme.ini"))
     assert ini["UserAgent"] == "neoprime.io-acme-client/1.0" and ini["Language"] == "en"
     assert ini["Timeout"] == 30 and ini["CABundle"] == "" and ini["HTTPPort"] == 80
     assert ini["AccountKeyFile"] == str(tmp_path / "account.key")
@@ -261,7 +265,7 @@ def test_config_defaults_and_relative_paths(tmp_path, monkeypatch):
 
 def test_unknown_config_key_names_the_closest_one(tmp_path, capsys):
     write_ini(tmp_path / "acme.ini", Contacts=None, Contact="mailto:a@example.com", Colour="blue")
-    ini = helper.settings(myhelper.load_acme_config(str(tmp_path / "acme.ini")), "acme.ini")
+    ini = config.settings(myhelper.load_acme_config(str(tmp_path / "acme.ini")), "acme.ini")
     err = capsys.readouterr().err
     assert "unknown key 'contact'; it is ignored. Did you mean Contacts?" in err
     assert "unknown key 'colour'; it is ignored." in err and ini["Contacts"] == []
@@ -278,10 +282,10 @@ def test_unknown_config_key_names_the_closest_one(tmp_path, capsys):
 ])
 def test_contacts(contacts, ok):
     if ok:
-        assert helper.check_contacts(contacts) == [c.strip() for c in contacts]
+        assert config.check_contacts(contacts) == [c.strip() for c in contacts]
     else:
-        with pytest.raises(helper.AcmeError, match="not a valid contact"):
-            helper.check_contacts(contacts)
+        with pytest.raises(frame.AcmeError, match="not a valid contact"):
+            config.check_contacts(contacts)
 
 
 # -- problem documents and names -------------------------------------------
@@ -303,13 +307,13 @@ def test_retry_after_seconds_and_http_date():
     class R:
         def __init__(self, value):
             self.headers = {"Retry-After": value} if value else {}
-    assert transport.retry_after(R("7")) == 7
-    assert transport.retry_after(R(None)) is None
-    assert transport.retry_after(R("Thu, 01 Jan 1970 00:01:40 GMT"), now=40) == 60
-    assert transport.retry_after(R("Thu, 01 Jan 1970 00:01:40 GMT"), now=1000) == 0      # in the past
+    assert answers.retry_after(R("7")) == 7
+    assert answers.retry_after(R(None)) is None
+    assert answers.retry_after(R("Thu, 01 Jan 1970 00:01:40 GMT"), now=40) == 60
+    assert answers.retry_after(R("Thu, 01 Jan 1970 00:01:40 GMT"), now=1000) == 0      # in the past
     for bad in ("garbage", "-5", "\u0661\u0662", "\u00b2", "1e5", "9" * 5000 + "x"):
-        assert transport.retry_after(R(bad)) is None, bad
-    assert transport.retry_after(R("9" * 5000)) >= 1e9           # huge stays huge; callers clamp it
+        assert answers.retry_after(R(bad)) is None, bad
+    assert answers.retry_after(R("9" * 5000)) >= 1e9           # huge stays huge; callers clamp it
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -333,16 +337,16 @@ def test_chain_with_a_private_key_is_refused():
     text = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" \
            "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
     with pytest.raises(ValueError, match="PRIVATE KEY block"):
-        helper.load_pem_chain(text)
+        certs.load_pem_chain(text)
     with pytest.raises(ValueError, match="no complete certificate"):
-        helper.load_pem_chain("hello")
+        certs.load_pem_chain("hello")
 
 
 @pytest.mark.parametrize("token", ["../../etc/passwd", "a/b", "short", "abc.def_ghijklmnopq", "",
                                    "abcdefghijklmnopqrstu\n", "a" * 257])
 def test_unsafe_tokens_are_refused(token):
-    with pytest.raises(helper.AcmeError, match="not base64url"):
-        transport.token({"token": token}, "a challenge")
+    with pytest.raises(frame.AcmeError, match="not base64url"):
+        answers.token({"token": token}, "a challenge")
 
 
 def test_print_dict_nested(capsys):

@@ -14,7 +14,7 @@ import get_terms_of_service
 import make_account_key
 import myhelper
 import new_account
-import transport
+from lib import send
 from conftest import ACCOUNT_URL, DIRECTORY_URL, LE_DIRECTORY, decode_jws, new_ec_key, problem, write_ini
 
 STAR40 = "*" * 40
@@ -226,8 +226,8 @@ def test_new_account_bad_nonce_is_retried_with_the_nonce_from_the_error(fake, wo
 def test_bad_nonce_every_time_is_bounded(fake, workdir, run):
     fake.on("POST", "/acme/new-acct", problem("badNonce", "bad nonce"))
     code, out, err = run(new_account, "--agree-tos")
-    assert code == 1 and "rejected {0} requests in a row".format(transport.MAX_NONCE_RETRIES) in err
-    assert len(fake.posts()) == transport.MAX_NONCE_RETRIES >= 10
+    assert code == 1 and "rejected {0} requests in a row".format(send.MAX_NONCE_RETRIES) in err
+    assert len(fake.posts()) == send.MAX_NONCE_RETRIES >= 10
 
 
 def test_new_account_problem_with_subproblems(fake, workdir, run):

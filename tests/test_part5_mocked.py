@@ -21,7 +21,7 @@ import make_csr
 import myhelper
 import request_certificate
 import revoke_certificate
-import transport
+from lib import http01, send
 from conftest import ACCOUNT_URL, BASE, make_chain, problem, write_ini
 
 ORDER_URL = BASE + "/acme/order/1"
@@ -77,7 +77,7 @@ def saved_order(workdir, identifiers):
 @pytest.fixture(autouse=True)
 def names_do_not_resolve(monkeypatch):
     """ The http-01 self-check resolves names: here none does, as on a machine without DNS """
-    monkeypatch.setattr(http01_challenge, "resolves", lambda name, port: False)
+    monkeypatch.setattr(http01, "resolves", lambda name, port: False)
 
 
 def chain_for_cert_key(workdir, names=(NAME,), **kwargs):
@@ -227,7 +227,7 @@ def test_http01_serves_checks_answers_and_stops(fake, workdir, with_order, run, 
     key_auth = myhelper.key_authorization(TOKEN, account_jwk(workdir))
     assert "Checked: http://127.0.0.1:{0}/.well-known/acme-challenge/{1}".format(port, TOKEN) in out
     assert fake.posts("/acme/chall/1")[0]["payload"] == {}
-    assert no_sleep == [transport.FIRST_POLL, 1.0, 3.0]     # Retry-After honoured
+    assert no_sleep == [send.FIRST_POLL, 1.0, 3.0]     # Retry-After honoured
     assert "Authorization for example.com: valid" in out and port_is_free(port)
     assert key_auth not in err
 
@@ -255,7 +255,7 @@ def test_http01_webroot_file_removed_even_after_ctrl_c(fake, workdir, with_order
     def interrupted(seconds):
         assert (webroot / ".well-known" / "acme-challenge" / TOKEN).exists()
         raise KeyboardInterrupt
-    monkeypatch.setattr(transport, "sleep", interrupted)
+    monkeypatch.setattr(send, "sleep", interrupted)
     code, out, err = run(http01_challenge, "--webroot", str(webroot), "--skip-check")
     assert code == 130 and "Interrupted." in err
     assert not (webroot / ".well-known" / "acme-challenge" / TOKEN).exists()

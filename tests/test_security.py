@@ -9,9 +9,8 @@ import stat
 import pytest
 from Crypto.PublicKey import RSA
 
-import helper
+from lib import answers, certs, frame
 import myhelper
-import transport
 from conftest import ROOT, Reader, new_ec_key
 
 SOURCES = [os.path.join(d, f) for d in (ROOT, os.path.join(ROOT, "tools")) for f in os.listdir(d) if f.endswith(".py")]
@@ -48,8 +47,8 @@ def test_private_keys_are_created_0600(tmp_path, maker):
 
 def test_tokens_that_would_escape_the_web_root_are_refused():
     for token in ("../x" * 8, "/etc/passwd", "..%2f..%2fetc", "a" * 20 + "/b", "a" * 20 + "\\b", ".well-known-x"):
-        with pytest.raises(helper.AcmeError):
-            transport.token({"token": token}, "a challenge")
+        with pytest.raises(frame.AcmeError):
+            answers.token({"token": token}, "a challenge")
 
 
 def private_secrets(path):
@@ -105,4 +104,4 @@ def test_a_chain_with_anything_but_certificates_is_refused():
         text = "-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----\n" \
                "-----BEGIN {0}-----\nAA\n-----END {0}-----\n".format(label)
         with pytest.raises(ValueError, match="only certificates are accepted"):
-            helper.load_pem_chain(text)
+            certs.load_pem_chain(text)

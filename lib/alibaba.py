@@ -17,6 +17,8 @@ import os
 import sys
 
 import helper
+from lib import certs, files, frame
+from lib.frame import AcmeError
 
 PACKAGES = {"dns": ("alibabacloud_alidns20150109", "alibabacloud-alidns20150109"),
             "cdn": ("alibabacloud_cdn20180510", "alibabacloud-cdn20180510"),
@@ -41,10 +43,10 @@ def sdk(product):
         client = __import__(module + ".client", fromlist=["Client"])
         models = __import__(module + ".models", fromlist=["models"])
     except ModuleNotFoundError as error:
-        here = os.path.dirname(os.path.abspath(__file__))
-        raise helper.AcmeError("Error: The Alibaba Cloud SDK is missing ({0}, for {1}); install it with: {2} -m pip "
-                               "install -r {3}".format(error.name, package, os.path.basename(sys.executable),
-                                                       os.path.join(here, "requirements-alibaba.txt")))
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        raise AcmeError("Error: The Alibaba Cloud SDK is missing ({0}, for {1}); install it with: {2} -m pip "
+                        "install -r {3}".format(error.name, package, os.path.basename(sys.executable),
+                                                os.path.join(here, "requirements-alibaba.txt")))
     return client, models
 
 
@@ -56,8 +58,8 @@ def client(ini, product):
     try:
         credential = Credentials()                    # environment, credentials file, CLI profile, ECS role
     except Exception as error:                         # the SDK raises plain exceptions here
-        raise helper.AcmeError("Error: No Alibaba Cloud credentials found ({0}). Set ALIBABA_CLOUD_ACCESS_KEY_ID "
-                               "and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or configure the aliyun CLI.".format(
+        raise AcmeError("Error: No Alibaba Cloud credentials found ({0}). Set ALIBABA_CLOUD_ACCESS_KEY_ID "
+                        "and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or configure the aliyun CLI.".format(
                                    helper.cut(str(error).splitlines()[0] if str(error) else type(error).__name__, 300)))
     endpoint = ini[{"dns": "AlibabaDNSEndpoint", "cdn": "AlibabaCDNEndpoint",
                     "apigateway": "AlibabaAPIGatewayEndpoint"}[product]]
@@ -95,9 +97,9 @@ def call(api, method, request, debug=False):
         message = getattr(error, "message", None) or str(error)
         data = getattr(error, "data", None)
         request_id = getattr(error, "request_id", None) or (data.get("RequestId") if isinstance(data, dict) else None)
-        raise helper.AcmeError("Error calling Alibaba Cloud: {0} failed\nCode: {1}\nMessage: {2}\nRequestId: {3}{4}"
-                               .format(action, helper.cut(code, 200), helper.cut(message, 1000), request_id,
-                                       "\n" + HINTS[code] if code in HINTS else ""))
+        raise AcmeError("Error calling Alibaba Cloud: {0} failed\nCode: {1}\nMessage: {2}\nRequestId: {3}{4}"
+                        .format(action, helper.cut(code, 200), helper.cut(message, 1000), request_id,
+                                "\n" + HINTS[code] if code in HINTS else ""))
     if debug:
         print("  <- " + helper.cut({k: "(not shown)" if k in SECRET_PARAMETERS else v for k, v in body.items()}, 3000))
     return body
@@ -105,7 +107,7 @@ def call(api, method, request, debug=False):
 
 def install_options(doc, domain_help):
     """ The options of install_cdn.py and install_api_gateway.py: which domain, which files, --yes """
-    parser = helper.options(doc)
+    parser = frame.options(doc)
     parser.add_argument("--domain", required=True, help=domain_help)
     parser.add_argument("--chain", help="the certificate chain (default: ChainFile)")
     parser.add_argument("--key", help="its private key (default: CertificateKeyFile)")
@@ -119,17 +121,17 @@ def certificate_for(ini, args, domain):
     from cryptography import x509
     chain_file, key_file = args.chain or ini["ChainFile"], args.key or ini["CertificateKeyFile"]
     if not chain_file or not key_file:
-        raise helper.AcmeError("Error: Set ChainFile and CertificateKeyFile in acme.ini, or pass --chain and --key.")
-    cert = helper.load_certificate(chain_file, "python issue_certificate.py NAME...")
+        raise AcmeError("Error: Set ChainFile and CertificateKeyFile in acme.ini, or pass --chain and --key.")
+    cert = certs.load_certificate(chain_file, "python issue_certificate.py NAME...")
     with open(chain_file, encoding="ascii") as f:
         chain = f.read()
-    key = helper.load_certificate_key(ini, key_file)
+    key = files.load_certificate_key(ini, key_file)
     names = [str(n.value) for n in cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value]
-    if helper.certificate_problems(cert, key, []):
-        raise helper.AcmeError("Error: {0} is not the key of the certificate in {1}; nothing was sent.".format(
+    if certs.certificate_problems(cert, key, []):
+        raise AcmeError("Error: {0} is not the key of the certificate in {1}; nothing was sent.".format(
             key_file, chain_file))
     if not covers(names, domain):
-        raise helper.AcmeError("Error: The certificate in {0} is for {1}, not for {2}; nothing was sent.".format(
+        raise AcmeError("Error: The certificate in {0} is for {1}, not for {2}; nothing was sent.".format(
             chain_file, ", ".join(names), domain))
     with open(key_file, encoding="ascii") as f:
         return chain, cert, f.read()

@@ -1,0 +1,56 @@
+""" The authorization loop (RFC 8555 §7.5): each name of an order proven with one challenge type
+
+pending() fetches each authorization (POST-as-GET) and returns those still to prove, with the
+challenge of the chosen type; a valid one needs nothing (§7.1.3). After the script has published
+every answer (a file, a web server, a TXT record), answer_and_poll() tells the CA to validate each
+(POST {} to the challenge URL, §7.5.1), then polls each authorization until it is final. Every
+challenge is answered before any is polled, so the CA validates them all at once.
+"""
+
+import sys
+
+import helper
+from lib import answers, send
+
+FINAL = ("valid", "invalid", "deactivated", "expired", "revoked")
+
+
+def pending(net, signed, authz_urls, names, kind, again):
+    """ [(authorization URL, name, challenge)] for each name still to prove with a `kind` challenge.
+    again: what to run when an authorization can no longer be completed """
+    todo = []
+    for authz_url in authz_urls:
+        resp = net.post(authz_url, "", signed, "fetching an authorization")
+        authz = answers.json_object(resp, "the authorization")
+        name = answers.authz_name(authz, names)
+        status = answers.field(authz, "status", str, "the authorization of " + name)
+        if status == "valid":
+            print("Authorization for {0}: already valid, nothing to do".format(name))
+            continue
+        if status != "pending":
+            sys.exit("Error: The authorization for {0} is {1!r}: this order cannot be completed. Create a new "
+                     "order: {2}".format(name, helper.cut(status, 100), again))
+        identifier_type = answers.field(authz["identifier"], "type", str, "the identifier of " + name)
+        if kind == "dns-01" and identifier_type == "ip":
+            sys.exit("Error: {0} is an IP address: dns-01 cannot prove it (RFC 8738); use http-01.".format(name))
+        challenges = answers.field(authz, "challenges", list, "the authorization of " + name)
+        chosen = [c for c in challenges if isinstance(c, dict) and c.get("type") == kind]
+        if not chosen:
+            sys.exit("Error: The CA offers no {0} challenge for {1}.{2}".format(
+                kind, name, " A wildcard needs dns-01." if name.startswith("*.") else ""))
+        todo.append((authz_url, name, chosen[0]))
+    return todo
+
+
+def answer_and_poll(net, signed, todo, kind, done_line="Authorization for {0}: valid"):
+    """ POST {} to each challenge ("please validate now"), then poll each authorization until final """
+    for _authz_url, name, challenge in todo:
+        url = answers.url_field(challenge, "url", "the {0} challenge for {1}".format(kind, name))
+        net.post(url, {}, signed, "answering the {0} challenge for {1}".format(kind, name))
+    for number, (authz_url, name, _challenge) in enumerate(todo):
+        authz = net.poll(authz_url, signed, FINAL, "the authorization for " + name,
+                         first_wait=send.FIRST_POLL if number == 0 else 0)
+        if authz["status"] != "valid":
+            sys.exit("Error: The authorization for {0} is {1}: the CA could not validate the challenge.{2}".format(
+                name, authz["status"], helper.challenge_errors(authz)))
+        print(done_line.format(name))
