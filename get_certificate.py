@@ -117,7 +117,7 @@ def main(argv=None):
     if problems:
         sys.exit("Error: The certificate from {0} does not fit the order: {1}. It was not saved; {2} is unchanged."
                  .format(url, "; ".join(problems), ini["ChainFile"]))
-    backup = files.write_file(ini["ChainFile"], resp.content, backup=True)
+    backup = certs.save_chain(ini["ChainFile"], chain)
 
     print('Saved the certificate chain to', ini["ChainFile"])
     if backup:

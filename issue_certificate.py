@@ -183,7 +183,7 @@ def download(net, signed, order, csr, names, chain_file):
     if problems:
         sys.exit("Error: The certificate does not fit the order: {0}. {1} is unchanged.".format(
             "; ".join(problems), chain_file))
-    files.write_file(chain_file, resp.content, backup=True)
+    certs.save_chain(chain_file, chain)
     print("Certificate signed! Saved the chain to", chain_file)
     print("Serial: {0}  Not After: {1}".format(format(chain[0].serial_number, "x"), chain[0].not_valid_after_utc))
 

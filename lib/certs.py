@@ -2,12 +2,18 @@
 
 - load_pem_chain(): only CERTIFICATE blocks (RFC 8555 §11.4), each parsed with its extensions, in
   time that grows linearly with the text;
-- certificate_problems(): a certificate (or CSR) checked against the key and the names before it is
-  saved or sent anywhere.
+- certificate_problems(): a certificate (or CSR) checked against the key, the names and the dates
+  before it is saved or sent anywhere;
+- save_chain(): the certificates re-encoded as PEM, never the server's raw bytes.
 """
 
+import time
+
 import myhelper
+from lib import files
 from lib.frame import AcmeError
+
+CLOCK_SKEW = 300            # seconds a fresh certificate's notBefore may be ahead of this machine's clock
 
 
 def load_pem_chain(text):
@@ -52,15 +58,16 @@ def load_certificate(filename, how_to_get_it):
         raise AcmeError("Error: Cannot read the certificate in {0}: {1}. It was refused.".format(filename, error))
 
 
-def certificate_problems(cert, key, names):
+def certificate_problems(cert, key, names, now=None):
     """ What is wrong with a certificate for this key and these names; [] when it fits. key: a private
-    key, or an object with public_key() (a CSR, another certificate)
+    key, or an object with public_key() (a CSR, another certificate). With names, a certificate must
+    name exactly those (no fewer, no more) and be valid now (its notBefore up to CLOCK_SKEW ahead)
 
     >>> from cryptography import x509
     >>> from Crypto.PublicKey import RSA
     >>> cert = x509.load_pem_x509_certificate(open("example.com.chain.pem", "rb").read())
     >>> certificate_problems(cert, RSA.import_key(open("example.com.key").read()), ["www.example.com", "x.org"])
-    ['it does not name x.org']
+    ['it does not name x.org', 'it also names example.com, which was not asked for']
     """
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
@@ -68,12 +75,38 @@ def certificate_problems(cert, key, names):
     expected = (key.public_key().export_key(format="DER") if hasattr(key, "export_key")      # pycryptodome's
                 else key.public_key().public_bytes(*spki))
     problems = [] if cert.public_key().public_bytes(*spki) == expected else ["its key is not the expected key"]
+    if not names:
+        return problems
+    named = names_of(cert)
+    asked = [name.lower() for name in names]
+    problems += ["it does not name {0}".format(name) for name in asked if name not in named]
+    problems += ["it also names {0}, which was not asked for".format(name) for name in named if name not in asked]
+    if isinstance(cert, x509.Certificate):
+        now = time.time() if now is None else now
+        if cert.not_valid_before_utc.timestamp() > now + CLOCK_SKEW:
+            problems.append("it is not valid before {0}".format(cert.not_valid_before_utc))
+        if cert.not_valid_after_utc.timestamp() <= now:
+            problems.append("it expired at {0}".format(cert.not_valid_after_utc))
+    return problems
+
+
+def names_of(cert):
+    """ The DNS names and IP addresses a certificate (or CSR) names in its subjectAltName, lowercase, in
+    order; other kinds of names (URI, e-mail) are left out """
+    from cryptography import x509
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        named = {str(n.value).lower() for n in san if isinstance(n, (x509.DNSName, x509.IPAddress))}
     except x509.ExtensionNotFound:
-        named = set()
-    return problems + ["it does not name {0}".format(name) for name in names if name.lower() not in named]
+        return []
+    return list(dict.fromkeys(str(n.value).lower() for n in san if isinstance(n, (x509.DNSName, x509.IPAddress))))
+
+
+def save_chain(filename, chain):
+    """ Save a chain re-encoded as PEM, certificate by certificate: nothing the server sent around or
+    between the blocks reaches the file. The previous file is kept as FILE.bak; returns its name or None """
+    from cryptography.hazmat.primitives import serialization
+    pem = b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in chain)
+    return files.write_file(filename, pem, backup=True)
 
 
 def ari_cert_id(key_identifier, serial_number):

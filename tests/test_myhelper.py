@@ -175,8 +175,8 @@ def test_bad_keys_are_refused_with_a_clear_message(tmp_path, rsa_pem, cert_rsa_p
         "encrypted": (key.export_key(passphrase="secret", pkcs=1), "encrypted with a passphrase.*openssl pkey"),
         "encrypted pkcs8": (key.export_key(passphrase="secret", pkcs=8, protection="PBKDF2WithHMAC-SHA1AndAES128-CBC"),
                             "encrypted with a passphrase"),
-        "openssh": (b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
-                    "OpenSSH key.*ssh-keygen -p -m PEM"),
+        "openssh": (b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
+                    b"-----END OPENSSH PRIVATE KEY-----\n", "OpenSSH key.*ssh-keygen -p -m PEM"),
         "not integers": (pkcs1_of([0, b"n", 65537, 3, 5, 7, 1, 1, 1]), "not a PEM private key"),
         "p = 1": (pkcs1_of([0, 35, 5, 5, 1, 35, 1, 1, 1]), "not a PEM private key"),
     }

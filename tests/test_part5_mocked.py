@@ -416,14 +416,14 @@ def valid_order(fake):
 
 def test_get_certificate_saves_the_chain(fake, workdir, with_order, run):
     valid_order(fake)
-    chain = chain_for_cert_key(workdir, [NAME, "www.example.com"])
+    chain = chain_for_cert_key(workdir, [NAME])
     fake.on("POST", "/acme/cert/1", body=chain, headers={
         "Content-Type": "application/pem-certificate-chain",
         "Link": '<{0}/1>;rel="alternate", <{0}/2>;rel="alternate", <{1}/dir>;rel="index"'.format(CERT_URL, BASE)})
     code, out, err = run(get_certificate)
     assert code == 0, err
     assert open("example.com.chain.pem").read() == chain
-    assert "Names:      example.com, www.example.com" in out and "Chain:      2 certificate(s)" in out
+    assert "Names:      example.com" in out and "Chain:      2 certificate(s)" in out
     assert "Alternate chain 1: {0}/1".format(CERT_URL) in out and "Alternate chain 2: " in out
     request = fake.posts("/acme/cert/1")[0]
     assert request["headers"]["Accept"] == "application/pem-certificate-chain" and request["body"]["payload"] == ""
