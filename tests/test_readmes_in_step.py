@@ -80,14 +80,21 @@ def test_the_glossary_terms_are_used_and_its_labels_are_what_the_scripts_print(b
     rows = [row.split("|")[1:4] for row in glossary.splitlines() if row.startswith("| ") and "---" not in row][1:]
     assert len(rows) >= 15
     for term, _rfc, labels in rows:
-        term = term.strip().split("（")[0]                     # the term, without its gloss
-        assert term in body, "the glossary's {0} is not used in README.ja.md".format(term)
+        for part in term.strip().split("（")[0].split(" / "):     # the term, without its gloss
+            assert part in body, "the glossary's {0} is not used in README.ja.md".format(part)
         for label in re.findall(r"`([^`]+)`", labels):
             pattern = re.escape(label).replace("NAME", r"\S+")
             assert re.search(pattern, english), "the glossary's label {0} is not in README.md's output".format(label)
     for rule in ("鍵認可", "鍵のロールオーバー", "パーミッション 0600", "CSR（証明書署名要求）",
                  "外部アカウントバインディング（EAB）", "更新情報（ARI"):
         assert rule in body, rule
+    terms = [term.strip().split("（")[0] for term, _rfc, _labels in rows]
+    for term in ("JWS", "保護ヘッダー", "ペイロード", "POST-as-GET", "jwk / kid", "ステージング環境", "レート制限"):
+        assert term in terms, "the glossary lacks " + term
+    finalize = next(labels for term, _rfc, labels in rows if term.strip() == "ファイナライズ")
+    for label in ("finalize_order.py", "Order status:", "Certificate URL:", "issue_certificate.py",
+                  "Signing certificate..."):
+        assert label in finalize, "the glossary's ファイナライズ row names what each script prints: " + label
 
 
 def test_the_comparison_holds_on_any_date():
