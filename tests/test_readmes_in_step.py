@@ -6,7 +6,7 @@
   staging route, and avoids the literal translations issues 14 and 19 named;
 - issue 19: the staging route from an empty folder (terms read before --agree-tos), every heading of
   Part 3 mapped, the directory fields table, the errata, the copyable snippet (which
-  test_readme_snippet.py runs against Pebble), the module count, the replaces
+  test_readme_snippet.py runs against Pebble), the sequence diagram, the module count, the replaces
   exemption as Let's Encrypt grants it.
 test_readme.py (end to end) runs every one of those commands; this file keeps the two in step.
 """
@@ -130,6 +130,7 @@ PART3_HEADINGS = ["APIエンドポイントを暗号化しよう", "ACMEディ�
                   "新規アカウントを作成するためのコード例", "アカウント情報を取得するためのコード例", "概要"]
 DIRECTORY_FIELDS = ["newNonce", "newAccount", "newOrder", "revokeCert", "keyChange", "renewalInfo", "meta"]
 SNIPPET = re.compile(r"<!-- snippet: account -->\n<!-- not run: [^>]*-->\n```python\n(.*?)```", re.S)
+DIAGRAM = re.compile(r"<!-- sequence diagram -->\n<!-- not run: [^>]*-->\n```mermaid\n(.*?)```", re.S)
 
 
 def table_after(text, marker):
@@ -158,6 +159,12 @@ def snippet(text):
     """ The Python snippet of a README, exactly as it prints it """
     found = SNIPPET.findall(text)
     assert len(found) == 1, "the README must show one snippet marked <!-- snippet: account -->"
+    return found[0]
+
+
+def diagram(text):
+    found = DIAGRAM.findall(text)
+    assert len(found) == 1, "the README must show one sequence diagram marked <!-- sequence diagram -->"
     return found[0]
 
 
@@ -258,6 +265,43 @@ def test_the_snippet_is_the_same_in_both_and_short_and_shows_its_timeouts(both):
         assert {"timeout", "verify"} <= {keyword.arg for keyword in call.keywords}, ast.dump(call)
     for name in re.findall(r"myhelper\.(\w+)", english):
         assert hasattr(myhelper, name), name
+
+
+def test_the_sequence_diagram_names_scripts_in_the_walkthrough_order_and_passes_each_nonce_on(both):
+    import walkthrough
+    order = []
+    for _part, command in walkthrough.STORY:
+        for script in scripts_named(command):
+            if script not in order:
+                order.append(script)
+    english, japanese = (diagram(text) for text in both)
+    arrows = [line.strip() for line in english.splitlines() if "->>" in line]
+    assert arrows == [line.strip() for line in japanese.splitlines() if "->>" in line]
+    assert english.lstrip().startswith("sequenceDiagram")
+    requests_sent = [arrow for arrow in arrows if arrow.startswith("C->>S:")]
+    assert len(requests_sent) == 10, "one issuance: the ten requests of issue_certificate.py"
+    seen = []
+    for arrow in requests_sent:
+        scripts = scripts_named(arrow)
+        assert len(scripts) == 1, arrow
+        assert os.path.exists(os.path.join(ROOT, scripts[0])), scripts[0]
+        assert scripts[0] in order, "{0} is not run by the walkthrough".format(scripts[0])
+        seen.append(order.index(scripts[0]))
+    assert seen == sorted(seen), "the diagram's scripts are not in the walkthrough's order"
+    nonce = None
+    for arrow in arrows:
+        if arrow.startswith("C->>S:"):
+            sent = re.findall(r"\bnonce (n\d+)", arrow)
+            assert sent == ([nonce] if nonce else []), "{0} must carry {1}".format(arrow, nonce)
+        elif arrow.startswith("S-->>C:"):
+            given = re.findall(r"Replay-Nonce (n\d+)", arrow)
+            if nonce or given:
+                assert given == ["n{0}".format(int(nonce[1:]) + 1 if nonce else 1)], arrow
+                nonce = given[0]
+    for text in both:
+        real_output = text.index("## Real output" if "## Real output" in text else "## 実行例")
+        assert real_output < text.index("<!-- sequence diagram -->") < text.index("<!-- output: "), (
+            "the diagram opens the walkthrough's output")
 
 
 def test_each_readme_counts_the_modules_it_lists(both):
