@@ -27,7 +27,8 @@ venv() {   # venv FOLDER REQUIREMENTS...: make FOLDER if needed, install into it
         if ! "$python" -m venv "$folder" >/dev/null 2>&1; then
             rm -rf "$folder"
             apt_install python3-venv || {
-                echo "Error: cannot create a Python virtual environment. Install it with: sudo apt-get install python3-venv" >&2
+                echo "Error: $python -m venv cannot create a virtual environment: on Debian, Ubuntu and WSL the venv" >&2
+                echo "module is a package of its own. Install it with: sudo apt install python3-venv" >&2
                 exit 1; }
             "$python" -m venv "$folder"
         fi
