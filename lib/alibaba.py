@@ -8,10 +8,10 @@ that each can show its own API calls:
 - the region and endpoints from acme.ini (AlibabaRegion, Alibaba*Endpoint; empty: the SDK's
   defaults), HTTPS with TLS verified, a timeout on every call; the SDK's default signature, V3
   (ACS3-HMAC-SHA256);
-- call_pages(): every page of a Describe* action's list;
 - call(): one API call, printed as "Calling Alibaba Cloud: Action (endpoint)" with its parameters,
   private keys masked; an error is at most two lines: the hint first (for a known code), then the
-  API's code, message and request ID, each once.
+  API's code, message and request ID, each once;
+- call_pages(): every page of a Describe* action's list.
 The SDK packages are optional: requirements-alibaba.txt. Without them, one line says how to install.
 """
 
