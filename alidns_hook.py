@@ -2,23 +2,30 @@
 
 A DNSHook for dns01_challenge.py, issue_certificate.py and renew_certificate.py; in acme.ini:
     DNSHook = /path/to/.venv/bin/python /path/to/alidns_hook.py
-They run it as "alidns_hook.py set NAME VALUE" and "alidns_hook.py clear NAME VALUE", with NAME the
-record (_acme-challenge.www.example.com) and VALUE its TXT value (base64url: it may begin with "-").
+They run it as "alidns_hook.py check NAME" before anything is made or sent, then "alidns_hook.py set
+NAME VALUE" and "alidns_hook.py clear NAME VALUE", with NAME the record (_acme-challenge.www.example.com)
+and VALUE its TXT value (base64url: it may begin with "-"). NAME must begin with "_acme-challenge.":
+this hook touches no other record.
+- check: the credentials work (a read-only call) and one of the account's zones holds NAME;
 - set: finds the zone among the account's domains by walking up NAME, adds the TXT record, then
   waits for it to spread: it asks DNSResolver until the record answers, or waits DNSWait seconds;
-- clear: removes only the records this hook made: NAME's TXT records whose value is VALUE.
-Credentials come from the Alibaba Cloud SDK's default chain, never from acme.ini (alibaba.py).
+- clear: removes only the records this hook made: NAME's TXT records whose value is VALUE, on
+  whichever page of the zone's records they are.
+Credentials come from the Alibaba Cloud SDK's default chain, never from acme.ini (lib/alibaba.py).
 Reference: RFC 8555 §8.4 (DNS Challenge); Alibaba Cloud DNS API, version 2015-01-09
 
-Alibaba Cloud API calls (signed with V3, ACS3-HMAC-SHA256):
-    set:   DescribeDomains           PageNumber, PageSize        (the account's zones)
+Alibaba Cloud API calls (signed with V3, ACS3-HMAC-SHA256; the lists are read page by page):
+    check: DescribeDomains           PageNumber, PageSize        (the account's zones)
+    set:   DescribeDomains           PageNumber, PageSize
            AddDomainRecord           DomainName, RR, Type=TXT, Value, TTL=600
-    clear: DescribeSubDomainRecords  SubDomain=NAME, Type=TXT
+    clear: DescribeDomains           PageNumber, PageSize
+           DescribeSubDomainRecords  DomainName, SubDomain=NAME, Type=TXT, PageNumber, PageSize
            DeleteDomainRecord        RecordId                    (each record of ours)
 
 acme.ini keys read: AlibabaRegion, AlibabaDNSEndpoint, AlibabaCABundle, DNSResolver, DNSWait, Timeout
 (acme.ini is the --config FILE, else the file dns01_challenge.py was given, else ./acme.ini).
 Example:
+    python alidns_hook.py check _acme-challenge.www.example.com
     python alidns_hook.py set _acme-challenge.www.example.com fO86Vd...
     python alidns_hook.py clear _acme-challenge.www.example.com fO86Vd...
 """
@@ -32,41 +39,40 @@ import time
 
 # lib first: a missing package is one line that says what to install, not a traceback
 from lib import alibaba, config, frame
+import helper
 import myhelper
 
-PAGE = 100
+ACTIONS = ("check", "set", "clear")
+PREFIX = "_acme-challenge."
 
 
 def parse_args(argv):
     parser = frame.options(__doc__)
-    parser.add_argument("action", choices=("set", "clear"))
+    parser.add_argument("action", choices=ACTIONS)
     parser.add_argument("name", metavar="NAME", help="the TXT record, e.g. _acme-challenge.www.example.com")
-    parser.add_argument("value", metavar="VALUE", help="its value")
+    parser.add_argument("value", metavar="VALUE", nargs="?", help="its value (set and clear)")
     argv = list(sys.argv[1:] if argv is None else argv)
-    where = next((i for i, arg in enumerate(argv) if arg in ("set", "clear")), len(argv))
+    where = next((i for i, arg in enumerate(argv) if arg in ACTIONS), len(argv))
     args = parser.parse_args(argv[:where] + ["--"] + argv[where:])      # VALUE may begin with "-"
+    if args.action != "check" and args.value is None:
+        parser.error("{0} needs NAME and VALUE".format(args.action))
     if "--config" not in argv[:where] and os.environ.get("ACME_INI"):
         args.config = os.environ["ACME_INI"]                              # the file the calling script read
     return args
 
 
 def find_zone(api, models, name, debug):
-    """ The account's zone that holds NAME: walk up NAME's labels among the account's domains """
-    zones, page = set(), 1
-    while page <= 50:
-        body = alibaba.call(api, api.describe_domains, models.DescribeDomainsRequest(page_number=page, page_size=PAGE),
-                            debug)
-        found = (body.get("Domains") or {}).get("Domain") or []
-        zones |= {str(domain.get("DomainName", "")).lower() for domain in found if isinstance(domain, dict)}
-        if len(found) < PAGE:
-            break
-        page += 1
-    labels = name.lower().rstrip(".").split(".")
+    """ The account's zone that holds NAME: walk up NAME's labels among the account's domains (all pages) """
+    found = alibaba.call_pages(api, api.describe_domains, models.DescribeDomainsRequest(), ("Domains", "Domain"),
+                               debug)
+    zones = {str(domain.get("DomainName", "")).lower() for domain in found}
+    labels = name.split(".")
     for start in range(1, len(labels) - 1):
         if ".".join(labels[start:]) in zones:
             return ".".join(labels[start:])
     sys.exit("Error: None of this account's Alibaba Cloud DNS domains holds {0} (it has: {1}). Add the domain to "
-             "Alibaba Cloud DNS, or use another DNSHook.".format(name, ", ".join(sorted(zones)) or "none"))
+             "Alibaba Cloud DNS, or use another DNSHook.".format(name, helper.cut(", ".join(sorted(zones)), 500)
+                                                                  or "none"))
 
 
 def txt_query(resolver, name, timeout):
@@ -120,12 +126,22 @@ def main(argv=None):
     args = parse_args(argv)
     ini = config.settings(myhelper.load_acme_config(args.config), args.config)
     name = args.name.lower().rstrip(".")
-    myhelper.make_identifier(name.replace("_acme-challenge.", "", 1))      # a real host name, nothing else
+    if not name.startswith(PREFIX):
+        sys.exit("Error: alidns_hook.py acts only on {0} records (RFC 8555 §8.4), not on {1!r}; nothing was "
+                 "changed.".format(PREFIX, helper.cut(args.name, 300)))
+    host = myhelper.make_identifier(name[len(PREFIX):])                   # a real host name, nothing else
+    if host["type"] != "dns" or host["value"].startswith("*."):
+        sys.exit("Error: {0!r} is not the TXT record of a host name; nothing was changed.".format(args.name))
+    name = PREFIX + host["value"]
     api = alibaba.client(ini, "dns")
     _client, models = alibaba.sdk("dns")
+    zone = find_zone(api, models, name, args.debug)                       # a read-only call: checks the credentials
+
+    if args.action == "check":
+        print("Alibaba Cloud DNS: the credentials work, and zone {0} holds {1}.".format(zone, name))
+        return 0
 
     if args.action == "set":
-        zone = find_zone(api, models, name, args.debug)
         rr = name[:-len(zone) - 1]
         body = alibaba.call(api, api.add_domain_record, models.AddDomainRecordRequest(
             domain_name=zone, rr=rr, type="TXT", value=args.value, ttl=600), args.debug)
@@ -133,13 +149,12 @@ def main(argv=None):
         wait_until_published(ini, name, args.value)
         return 0
 
-    # clear: only the records with this value, the ones this hook made
-    body = alibaba.call(api, api.describe_sub_domain_records, models.DescribeSubDomainRecordsRequest(
-        sub_domain=name, type="TXT"), args.debug)
-    records = (body.get("DomainRecords") or {}).get("Record") or []
-    ours = [r for r in records if isinstance(r, dict) and r.get("Value") == args.value and r.get("RecordId")]
+    # clear: only the records with this value, the ones this hook made, on whichever page they are
+    records = alibaba.call_pages(api, api.describe_sub_domain_records, models.DescribeSubDomainRecordsRequest(
+        domain_name=zone, sub_domain=name, type="TXT"), ("DomainRecords", "Record"), args.debug)
+    ours = [r for r in records if r.get("Value") == args.value and r.get("RecordId")]
     for record in ours:
-        alibaba.call(api, api.delete_domain_record, models.DeleteDomainRecordRequest(record_id=record["RecordId"]),
+        alibaba.call(api, api.delete_domain_record, models.DeleteDomainRecordRequest(record_id=str(record["RecordId"])),
                      args.debug)
     print("Removed {0} TXT record(s) {1}; {2} other(s) left alone.".format(len(ours), name, len(records) - len(ours)))
     return 0

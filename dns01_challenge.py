@@ -13,7 +13,7 @@ HTTP exchanges:
     2. HEAD <newNonce>                      ->  200, Replay-Nonce
     3. POST <newAccount>                    ->  200, Location: the account URL (onlyReturnExisting)
     4. POST <authorization URL> (each name) ->  200, the authorization (POST-as-GET, "kid")
-    5. DNSHook set _acme-challenge.<name> <value>, or you, by hand
+    5. DNSHook check _acme-challenge.<name>, then DNSHook set _acme-challenge.<name> <value>; or you, by hand
     6. POST <challenge URL> (each name)     ->  200, payload {}: "please validate now"
     7. POST <authorization URL> ...         ->  200, polled (POST-as-GET) until valid or invalid
 
@@ -65,6 +65,7 @@ def main(argv=None):
 
     if pending:
         with dns01.DnsRecords(ini["DNSHook"], args.config) as records:
+            records.check([name for _authz_url, name, _challenge in pending])   # before any record is set
             # 5. The TXT records: _acme-challenge.<name> (a wildcard's "*." dropped) = the dns-01 value
             for _authz_url, name, challenge in pending:
                 token = answers.token(challenge, "the dns-01 challenge for " + name)

@@ -45,6 +45,7 @@ def parse_args(argv):
 def password(args):
     """ From --password-file, or asked twice on the terminal; never printed """
     if args.password_file:
+        config.warn_if_readable(args.password_file, "the .pfx password")
         with open(args.password_file, encoding="utf8") as f:
             text = f.readline().rstrip("\r\n")
     elif sys.stdin and sys.stdin.isatty():

@@ -18,6 +18,8 @@ HTTP exchanges (one name, http-01):
      9. POST <order URL>           ->  200, "valid" with the certificate URL (polled)
     10. POST <certificate URL>     ->  200, the PEM chain
 
+With dns-01, "DNSHook check NAME" runs first, before any key, CSR or request: a wrong secret or an
+unknown zone stops the run while nothing exists yet (a hook without check: no pre-check).
 Without --agree-tos only an existing account is used. The challenge comes from acme.ini
 (Challenge, HTTPPort, HTTPBind, Webroot, DNSHook) unless options say otherwise, so a renewal needs
 no options. ChainFile and CSRFile are replaced atomically, the previous ones kept as .bak.
@@ -76,6 +78,8 @@ def names_keys_and_csr(args, ini, kind):
         sys.exit("Error: An IP address cannot be proven with dns-01; use --challenge http-01.")
     if kind == "dns-01" and not ini["DNSHook"]:
         sys.exit("Error: dns-01 here needs DNSHook in acme.ini (by hand: python dns01_challenge.py).")
+    if kind == "dns-01":                  # the hook's credentials and zones, while no key, CSR or order exists
+        dns01.DnsRecords(ini["DNSHook"], args.config).check(names)
     account_key = files.load_or_create_key(ini["AccountKeyFile"], "account key", 4096, args.yes)
     if not args.csr:
         cert_key = files.load_or_create_key(args.key or ini["CertificateKeyFile"], "certificate key", 2048, args.yes)

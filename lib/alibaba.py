@@ -9,7 +9,9 @@ that each can show its own API calls:
   defaults), HTTPS with TLS verified, a timeout on every call; the SDK's default signature, V3
   (ACS3-HMAC-SHA256);
 - call(): one API call, printed as "Calling Alibaba Cloud: Action (endpoint)" with its parameters,
-  private keys masked; an error is one message with its code, message, request ID and a hint.
+  private keys masked; an error is at most two lines: the hint first (for a known code), then the
+  API's code, message and request ID, each once;
+- call_pages(): every page of a Describe* action's list.
 The SDK packages are optional: requirements-alibaba.txt. Without them, one line says how to install.
 """
 
@@ -93,16 +95,47 @@ def call(api, method, request, debug=False):
     try:
         body = method(request).body.to_map()
     except Exception as error:                         # the SDK's exception types differ from version to version
-        code = getattr(error, "code", None) or type(error).__name__
-        message = getattr(error, "message", None) or str(error)
-        data = getattr(error, "data", None)
-        request_id = getattr(error, "request_id", None) or (data.get("RequestId") if isinstance(data, dict) else None)
-        raise AcmeError("Error calling Alibaba Cloud: {0} failed\nCode: {1}\nMessage: {2}\nRequestId: {3}{4}"
-                        .format(action, helper.cut(code, 200), helper.cut(message, 1000), request_id,
-                                "\n" + HINTS[code] if code in HINTS else ""))
+        raise AcmeError(failure(action, api._endpoint, error))
     if debug:
         print("  <- " + helper.cut({k: "(not shown)" if k in SECRET_PARAMETERS else v for k, v in body.items()}, 3000))
     return body
+
+
+def call_pages(api, method, request, listing, debug=False, page_size=100, max_pages=50):
+    """ Every item of a paged Describe* action, say DescribeSubDomainRecords: PageNumber 1, 2, ... with
+    PageSize page_size (100, the API's largest) until TotalCount items have come, a page comes empty,
+    or max_pages pages. listing is the answer's path to its list: ("DomainRecords", "Record") """
+    items = []
+    for page in range(1, max_pages + 1):
+        request.page_number, request.page_size = page, page_size
+        body = call(api, method, request, debug)
+        outer = body.get(listing[0])
+        batch = outer.get(listing[1]) if isinstance(outer, dict) else None
+        batch = [item for item in batch if isinstance(item, dict)] if isinstance(batch, list) else []
+        items += batch
+        total = body.get("TotalCount")
+        if not batch or (len(items) >= total if isinstance(total, int) else len(batch) < page_size):
+            break
+    return items
+
+
+def failure(action, endpoint, error):
+    """ An API call's failure in at most two lines: what to do first (the hint for a known code, else
+    what failed), then the API's code, message and request ID, each once """
+    data = getattr(error, "data", None)
+    data = data if isinstance(data, dict) else {}
+    code = str(data.get("Code") or getattr(error, "code", None) or type(error).__name__)
+    # the API's own words; the SDK's message repeats the status and the request ID around them
+    message = data.get("Message") or getattr(error, "message", None) or str(error) or type(error).__name__
+    message = helper.cut(" ".join(str(message).split()), 500)
+    request_id = data.get("RequestId") or getattr(error, "request_id", None)
+    if not data:                                       # no answer from the API: a connection, TLS or timeout error
+        return "Error: Alibaba Cloud {0} failed ({1}): {2}".format(action, endpoint, message)
+    said = "Alibaba Cloud {0}: {1}: {2} (RequestId {3})".format(action, helper.cut(code, 200), message,
+                                                               helper.cut(request_id, 100))
+    if code in HINTS:
+        return "Error: {0}\n{1}".format(HINTS[code], said)
+    return "Error: " + said
 
 
 def install_options(doc, domain_help):

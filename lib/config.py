@@ -3,12 +3,15 @@
 settings() turns [acme-neoprime] (as myhelper.load_acme_config reads it) into a dict with every key
 of SETTINGS: file names relative to the ini file's folder, numbers as numbers within their range,
 Contacts a checked list. A key a script needs must not be empty; an unknown key is a warning that
-names the closest known one.
+names the closest known one. A file that holds a secret (acme.ini with EABHMACKey, the key files it
+names) and that group or others may open is a warning line with the chmod that fixes it.
 """
 
 import difflib
 import os
 import re
+import shlex
+import stat
 import sys
 
 from lib.frame import AcmeError
@@ -25,6 +28,8 @@ SETTINGS = {  # every key of [acme-neoprime], and its default
 FILES = ("AccountKeyFile", "CertificateKeyFile", "CSRFile", "OrderFile", "ChainFile", "CABundle", "Webroot",
          "AlibabaCABundle")
 NUMBERS = {"Timeout": (0.1, 3600), "PollTimeout": (1, 86400), "DNSWait": (0, 3600), "HTTPPort": (1, 65535)}
+SECRET_FILES = {"AccountKeyFile": "the account key", "CertificateKeyFile": "the certificate key"}
+_warned = set()             # the files already warned about in this process: one line each, not one per call
 
 
 def settings(config, filename="acme.ini", required=()):
@@ -61,11 +66,36 @@ def settings(config, filename="acme.ini", required=()):
         raise AcmeError("Error: CABundle in {0} names {1}, which does not exist. Point it at the PEM file of the "
                         "CA that signed the server's TLS certificate, or leave it empty to use the system's "
                         "trust store.".format(filename, ini["CABundle"]))
+    if ini["AlibabaCABundle"] and not os.path.isfile(ini["AlibabaCABundle"]):
+        raise AcmeError("Error: AlibabaCABundle in {0} names {1}, which does not exist. Leave it empty for Alibaba "
+                        "Cloud itself (the system's trust store); it is for a test endpoint's CA only.".format(
+                            filename, ini["AlibabaCABundle"]))
     if ini["Challenge"] not in ("http-01", "dns-01"):
         raise AcmeError("Error: Challenge in {0} must be http-01 or dns-01, not {1!r}.".format(
             filename, ini["Challenge"]))
     ini["Contacts"] = check_contacts(ini["Contacts"].split(";"), "Contacts in " + filename)
+    if ini["EABHMACKey"]:
+        warn_if_readable(filename, "holds EABHMACKey")
+    for key, what in SECRET_FILES.items():
+        if ini[key]:
+            warn_if_readable(ini[key], what)
     return ini
+
+
+def warn_if_readable(path, why):
+    """ One warning line on stderr when path, a file that holds a secret (why: "the account key", "holds
+    EABHMACKey"), may be opened by group or others; it names the chmod that fixes it. Not an error:
+    the file still works. Nothing on Windows, whose modes mean something else, nor for a missing file """
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return
+    if os.name == "nt" or not mode & 0o077 or os.path.realpath(path) in _warned:
+        return
+    _warned.add(os.path.realpath(path))
+    who = " and ".join(name for name, bits in (("group", 0o070), ("others", 0o007)) if mode & bits)
+    print("Warning: {0} ({1}) is open to {2} (mode {3:04o}); fix it with: chmod 600 {4}".format(
+        path, why, who, mode, shlex.quote(path)), file=sys.stderr)
 
 
 def check_contacts(contacts, where="contact"):

@@ -315,7 +315,8 @@ def test_dns01_hook_sets_and_clears(fake, workdir, with_order, run, no_sleep):
     code, out, err = run(dns01_challenge)
     assert code == 0, err
     value = myhelper.dns01_txt_value(myhelper.key_authorization(TOKEN[::-1], account_jwk(workdir)))
-    assert log.read_text().splitlines() == ["set _acme-challenge.example.com " + value,
+    assert log.read_text().splitlines() == ["check _acme-challenge.example.com",      # the pre-check, first
+                                            "set _acme-challenge.example.com " + value,
                                             "clear _acme-challenge.example.com " + value]
     assert fake.posts("/acme/chall/2")[0]["payload"] == {}
 

@@ -5,7 +5,8 @@ No test reaches Alibaba Cloud. This server stands in for it, as its API referenc
   documented algorithm, from the canonical request up; a wrong secret gets SignatureDoesNotMatch and
   an unknown AccessKey ID InvalidAccessKeyId.NotFound, as the real API answers them;
 - the action (x-acs-action), the version (x-acs-version) and each action's parameters are checked;
-- answers and errors have the API reference's shapes: RequestId, Code, Message, Recommend;
+- answers and errors have the API reference's shapes: RequestId, Code, Message, Recommend; lists
+  come in pages (PageNumber, PageSize: 20 by default, 100 at most; TotalCount);
 - Alidns records of type TXT are passed on to pebble-challtestsrv (when given), so that Pebble
   really validates dns-01 "through Alibaba Cloud DNS".
 It serves HTTPS with a throwaway CA (its file: ca_file). Credentials: ACCESS_KEY_ID / ACCESS_KEY_SECRET.
@@ -33,6 +34,7 @@ from pebble import make_tls_files  # noqa: E402
 
 ACCESS_KEY_ID = "LTAI5tFakeAccessKeyForTests"
 ACCESS_KEY_SECRET = "FakeSecretForTheTestsOnly0123456"
+PAGE_SIZE_LIMIT = 100          # the largest PageSize of DescribeDomains and DescribeSubDomainRecords
 VERSIONS = {"dns": "2015-01-09", "cdn": "2018-05-10", "apigateway": "2016-07-14"}
 ACTIONS = {  # action: (product, required parameters)
     "DescribeDomains": ("dns", ()), "DescribeDomainInfo": ("dns", ("DomainName",)),
@@ -190,13 +192,24 @@ class FakeAlibaba:
             self.calls.append((action, dict(p)))
             return getattr(self, action)(p)
 
+    @staticmethod
+    def page(p, items):
+        """ One page of a list, as the API pages it: PageNumber from 1, PageSize 20 by default, 100 at most """
+        try:
+            page, size = int(p.get("PageNumber") or 1), int(p.get("PageSize") or 20)
+        except ValueError:
+            raise ApiError(400, "InvalidParameter", "PageNumber and PageSize must be numbers.")
+        if page < 1:
+            raise ApiError(400, "InvalidPageNumber", "The specified PageNumber is invalid.")
+        if not 1 <= size <= PAGE_SIZE_LIMIT:
+            raise ApiError(400, "InvalidPageSize", "The specified PageSize is invalid.")
+        return {"TotalCount": len(items), "PageNumber": page, "PageSize": size}, items[(page - 1) * size:page * size]
+
     def DescribeDomains(self, p):
         names = [z for z in sorted(self.zones) if p.get("KeyWord", "") in z]
-        page, size = int(p.get("PageNumber") or 1), int(p.get("PageSize") or 20)
-        chosen = names[(page - 1) * size:page * size]
-        return {"TotalCount": len(names), "PageNumber": page, "PageSize": size,
-                "Domains": {"Domain": [{"DomainName": z, "DomainId": self.zones[z], "RecordCount": sum(
-                    1 for r in self.records.values() if r["DomainName"] == z)} for z in chosen]}}
+        answer, chosen = self.page(p, names)
+        return dict(answer, Domains={"Domain": [{"DomainName": z, "DomainId": self.zones[z], "RecordCount": sum(
+            1 for r in self.records.values() if r["DomainName"] == z)} for z in chosen]})
 
     def DescribeDomainInfo(self, p):
         zone = p["DomainName"].lower()
@@ -219,9 +232,14 @@ class FakeAlibaba:
         return {"RecordId": record_id}
 
     def DescribeSubDomainRecords(self, p):
-        found = [r for r in self.records.values() if r["RR"] + "." + r["DomainName"] == p["SubDomain"].lower()
+        # Without DomainName the API takes the last two labels of SubDomain as the zone (a.www.example.com:
+        # host a.www of example.com), as its reference says: wrong for example.co.jp or a delegated sub-zone
+        sub = p["SubDomain"].lower().rstrip(".")
+        zone = (p.get("DomainName") or ".".join(sub.split(".")[-2:])).lower()
+        found = [r for r in self.records.values() if r["DomainName"] == zone and r["RR"] + "." + zone == sub
                  and p.get("Type") in (None, "", r["Type"])]
-        return {"TotalCount": len(found), "PageNumber": 1, "PageSize": 20, "DomainRecords": {"Record": found}}
+        answer, chosen = self.page(p, found)
+        return dict(answer, DomainRecords={"Record": chosen})
 
     def DeleteDomainRecord(self, p):
         record = self.records.pop(p["RecordId"], None)
