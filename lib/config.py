@@ -20,11 +20,13 @@ SETTINGS = {  # every key of [acme-neoprime], and its default
     "Language": "en", "CABundle": "", "Timeout": "30", "PollTimeout": "120", "EABKeyID": "", "EABHMACKey": "",
     "CertificateKeyFile": "", "CSRFile": "", "OrderFile": "order.json", "ChainFile": "", "Profile": "",
     "Challenge": "http-01", "HTTPPort": "80", "HTTPBind": "", "Webroot": "", "DNSHook": "", "DNSResolver": "",
+    "TLSPort": "443", "TLSBind": "",
     "DNSWait": "30", "AlibabaRegion": "cn-hangzhou", "AlibabaDNSEndpoint": "", "AlibabaCDNEndpoint": "",
     "AlibabaAPIGatewayEndpoint": "", "AlibabaCABundle": ""}
 FILES = ("AccountKeyFile", "CertificateKeyFile", "CSRFile", "OrderFile", "ChainFile", "CABundle", "Webroot",
          "AlibabaCABundle")
-NUMBERS = {"Timeout": (0.1, 3600), "PollTimeout": (1, 86400), "DNSWait": (0, 3600), "HTTPPort": (1, 65535)}
+NUMBERS = {"Timeout": (0.1, 3600), "PollTimeout": (1, 86400), "DNSWait": (0, 3600), "HTTPPort": (1, 65535),
+           "TLSPort": (1, 65535)}
 
 
 def settings(config, filename="acme.ini", required=()):
@@ -51,7 +53,7 @@ def settings(config, filename="acme.ini", required=()):
                             filename, ini["ACMEDirectory"], STAGING))
     for key, (low, high) in NUMBERS.items():
         try:
-            ini[key] = int(ini[key]) if key == "HTTPPort" else float(ini[key])
+            ini[key] = int(ini[key]) if key in ("HTTPPort", "TLSPort") else float(ini[key])
         except ValueError:
             ini[key] = None
         if ini[key] is None or not low <= ini[key] <= high:
@@ -61,8 +63,8 @@ def settings(config, filename="acme.ini", required=()):
         raise AcmeError("Error: CABundle in {0} names {1}, which does not exist. Point it at the PEM file of the "
                         "CA that signed the server's TLS certificate, or leave it empty to use the system's "
                         "trust store.".format(filename, ini["CABundle"]))
-    if ini["Challenge"] not in ("http-01", "dns-01"):
-        raise AcmeError("Error: Challenge in {0} must be http-01 or dns-01, not {1!r}.".format(
+    if ini["Challenge"] not in ("http-01", "dns-01", "tls-alpn-01"):
+        raise AcmeError("Error: Challenge in {0} must be http-01, dns-01 or tls-alpn-01, not {1!r}.".format(
             filename, ini["Challenge"]))
     ini["Contacts"] = check_contacts(ini["Contacts"].split(";"), "Contacts in " + filename)
     return ini
