@@ -2,10 +2,11 @@
 
 Each name in an order has an authorization: proof that you control the name. The server offers
 challenges to prove it; completing one of them is enough. This step prints them all, with the key
-authorization each needs (token "." account key thumbprint), and for dns-01 the TXT record. A
+authorization each needs (token "." account key thumbprint), for dns-01 the TXT record, and for
+tls-alpn-01 the SHA-256 its certificate carries and where the CA connects. A
 challenge type these examples do not know (new ones appear, some without a token) is listed and
 skipped.
-Reference: RFC 8555 §7.5 (Identifier Authorization), §8.1 (Key Authorizations), §8.3, §8.4
+Reference: RFC 8555 §7.5 (Identifier Authorization), §8.1 (Key Authorizations), §8.3, §8.4; RFC 8737
 
 HTTP exchanges:
     1. GET  <ACMEDirectory>                 ->  200, the directory
@@ -20,10 +21,12 @@ Example:
     python get_challenges.py
 """
 
+import hashlib
 import sys
 
 # lib first: a missing package is one line that says what to install, not a traceback
 from lib import answers, config, files, frame, orders, send
+from lib import tlsalpn01
 import helper
 import myhelper
 
@@ -88,6 +91,12 @@ def main(argv=None):
             if kind == "dns-01":
                 lines.append(('TXT record', "_acme-challenge." + name.replace("*.", "", 1)))
                 lines.append(('TXT value', myhelper.dns01_txt_value(key_auth)))
+            if kind == "tls-alpn-01":
+                lines.append(('SHA-256', hashlib.sha256(key_auth.encode("ascii")).hexdigest()))
+                lines.append(('Certificate', 'self-signed, for {0} alone, that SHA-256 in the critical extension '
+                              '{1}'.format(name, tlsalpn01.ACME_IDENTIFIER.dotted_string)))
+                lines.append(('Serve it at', '{0}:443, ALPN {1}, SNI {2}'.format(
+                    "[{0}]".format(name) if ":" in name else name, tlsalpn01.ALPN, tlsalpn01.sni_name(name))))
             for label, value in lines:
                 print('    {0:<19}{1}'.format(label + ':', value))
     return 0

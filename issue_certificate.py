@@ -1,9 +1,9 @@
 """ Let's Encrypt ACME Version 2 Examples - Issue a certificate in one go (Parts 3 and 5)
 
 The whole story in one process, top to bottom, for readers who copy code: the account, an order
-for NAME..., proof of every name (http-01 or dns-01), finalize, download, check, save. One session,
-the nonce of every answer reused, every challenge answered before any is polled: 10 requests for
-one name. It imports no other script; renew_certificate.py runs it as a command.
+for NAME..., proof of every name (http-01, dns-01 or tls-alpn-01), finalize, download, check, save.
+One session, the nonce of every answer reused, every challenge answered before any is polled: 10
+requests for one name. It imports no other script; renew_certificate.py runs it as a command.
 Reference: RFC 8555 §7.3, §7.4, §7.5, §8.3, §8.4; "replaces" and alreadyReplaced: RFC 9773 §5
 
 HTTP exchanges (one name, http-01):
@@ -21,12 +21,12 @@ HTTP exchanges (one name, http-01):
 With dns-01, "DNSHook check NAME" runs first, before any key, CSR or request: a wrong secret or an
 unknown zone stops the run while nothing exists yet (a hook without check: no pre-check).
 Without --agree-tos only an existing account is used. The challenge comes from acme.ini
-(Challenge, HTTPPort, HTTPBind, Webroot, DNSHook) unless options say otherwise, so a renewal needs
-no options. ChainFile and CSRFile are replaced atomically, the previous ones kept as .bak.
+(Challenge, HTTPPort, HTTPBind, Webroot, DNSHook, TLSPort, TLSBind) unless options say otherwise,
+so a renewal needs no options. ChainFile and CSRFile are replaced atomically, the previous ones kept as .bak.
 
 acme.ini keys read: AccountKeyFile, CertificateKeyFile, CSRFile, ChainFile, OrderFile, Contacts,
-Profile, Challenge, HTTPPort, HTTPBind, Webroot, DNSHook, PollTimeout, EABKeyID, EABHMACKey,
-ACMEDirectory, UserAgent, Language, CABundle, Timeout.
+Profile, Challenge, HTTPPort, HTTPBind, Webroot, DNSHook, TLSPort, TLSBind, PollTimeout, EABKeyID,
+EABHMACKey, ACMEDirectory, UserAgent, Language, CABundle, Timeout.
 Example:
     sudo python issue_certificate.py --agree-tos example.com www.example.com
     python issue_certificate.py --agree-tos --challenge dns-01 '*.example.com'
@@ -36,6 +36,7 @@ import sys
 
 # lib first: a missing package is one line that says what to install, not a traceback
 from lib import answers, authz, certs, config, dns01, files, frame, http01, orders, send
+from lib import tlsalpn01
 import helper
 from cryptography.hazmat.primitives import serialization
 import myhelper
@@ -47,10 +48,12 @@ def parse_args(argv):
     parser.add_argument("--csr", help="use this CSR as it is (its names, its key) instead of making one")
     parser.add_argument("--key", help="certificate key file (default: CertificateKeyFile)")
     parser.add_argument("--chain", help="where to save the chain (default: ChainFile)")
-    parser.add_argument("--challenge", choices=("http-01", "dns-01"), help="how to prove the names (default: "
-                        "Challenge in acme.ini, http-01)")
-    parser.add_argument("--port", type=frame.port, help="http-01: the port the CA checks (default: HTTPPort, 80)")
-    parser.add_argument("--bind", help="http-01: address of the built-in server (default: HTTPBind, or all)")
+    parser.add_argument("--challenge", choices=("http-01", "dns-01", "tls-alpn-01"), help="how to prove the names "
+                        "(default: Challenge in acme.ini, http-01)")
+    parser.add_argument("--port", type=frame.port, help="http-01: the port the CA checks (default: HTTPPort, 80); "
+                        "tls-alpn-01: (default: TLSPort, 443)")
+    parser.add_argument("--bind", help="http-01: address of the built-in server (default: HTTPBind, or all); "
+                        "tls-alpn-01: (default: TLSBind, or all)")
     parser.add_argument("--webroot", metavar="DIR", help="http-01: write the files under DIR (default: Webroot)")
     parser.add_argument("--profile", help="certificate profile (default: Profile in acme.ini; empty: the CA's)")
     parser.add_argument("--replaces", metavar="CERT_ID",
@@ -72,7 +75,7 @@ def names_keys_and_csr(args, ini, kind):
     else:
         sys.exit("Error: Name the certificate's names (NAME...), or pass --csr FILE.")
     identifiers = [myhelper.make_identifier(name) for name in names]
-    if kind == "http-01" and any(name.startswith("*.") for name in names):
+    if kind in ("http-01", "tls-alpn-01") and any(name.startswith("*.") for name in names):
         sys.exit("Error: A wildcard name needs --challenge dns-01.")
     if kind == "dns-01" and any(i["type"] == "ip" for i in identifiers):
         sys.exit("Error: An IP address cannot be proven with dns-01; use --challenge http-01.")
@@ -138,12 +141,17 @@ def new_order(net, directory, signed, identifiers, profile, profiles, replaces):
 
 def prove(net, signed, args, ini, order, names, jwk, kind):
     """ 5. Each authorization still pending gets the chosen challenge: a file or the built-in web
-    server (http-01), a TXT record through DNSHook (dns-01); 6. every challenge answered, 7. polled """
+    server (http-01), a TXT record through DNSHook (dns-01), a certificate from the built-in TLS
+    server (tls-alpn-01); 6. every challenge answered, 7. polled """
     pending = authz.pending(net, signed, order["authorizations"], names, kind, "run this again")
     if not pending:
         return
     if kind == "dns-01":
         responder = dns01.DnsRecords(ini["DNSHook"], args.config)
+    elif kind == "tls-alpn-01":
+        port = ini["TLSPort"] if args.port is None else args.port
+        responder = tlsalpn01.ChallengeServer(ini["TLSBind"] if args.bind is None else args.bind, port,
+                                              ini["PollTimeout"] + tlsalpn01.DEADLINE_MARGIN)
     else:
         port = ini["HTTPPort"] if args.port is None else args.port
         responder = http01.responder(args.webroot or ini["Webroot"], ini["HTTPBind"] if args.bind is None
@@ -155,6 +163,8 @@ def prove(net, signed, args, ini, order, names, jwk, kind):
             key_auth = myhelper.key_authorization(token, jwk)
             if kind == "dns-01":
                 responder.add(dns01.record_name(name), myhelper.dns01_txt_value(key_auth))
+            elif kind == "tls-alpn-01":
+                responder.add(name, key_auth)
             else:
                 responder.add(token, key_auth)
         authz.answer_and_poll(net, signed, pending, kind, "{0} verified!")

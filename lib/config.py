@@ -23,11 +23,13 @@ SETTINGS = {  # every key of [acme-neoprime], and its default
     "Language": "en", "CABundle": "", "Timeout": "30", "PollTimeout": "120", "EABKeyID": "", "EABHMACKey": "",
     "CertificateKeyFile": "", "CSRFile": "", "OrderFile": "order.json", "ChainFile": "", "Profile": "",
     "Challenge": "http-01", "HTTPPort": "80", "HTTPBind": "", "Webroot": "", "DNSHook": "", "DNSResolver": "",
+    "TLSPort": "443", "TLSBind": "",
     "DNSWait": "30", "AlibabaRegion": "cn-hangzhou", "AlibabaDNSEndpoint": "", "AlibabaCDNEndpoint": "",
     "AlibabaAPIGatewayEndpoint": "", "AlibabaCABundle": ""}
 FILES = ("AccountKeyFile", "CertificateKeyFile", "CSRFile", "OrderFile", "ChainFile", "CABundle", "Webroot",
          "AlibabaCABundle")
-NUMBERS = {"Timeout": (0.1, 3600), "PollTimeout": (1, 86400), "DNSWait": (0, 3600), "HTTPPort": (1, 65535)}
+NUMBERS = {"Timeout": (0.1, 3600), "PollTimeout": (1, 86400), "DNSWait": (0, 3600), "HTTPPort": (1, 65535),
+           "TLSPort": (1, 65535)}
 SECRET_FILES = {"AccountKeyFile": "the account key", "CertificateKeyFile": "the certificate key"}
 _warned = set()             # the files already warned about in this process: one line each, not one per call
 
@@ -56,7 +58,7 @@ def settings(config, filename="acme.ini", required=()):
                             filename, ini["ACMEDirectory"], STAGING))
     for key, (low, high) in NUMBERS.items():
         try:
-            ini[key] = int(ini[key]) if key == "HTTPPort" else float(ini[key])
+            ini[key] = int(ini[key]) if key in ("HTTPPort", "TLSPort") else float(ini[key])
         except ValueError:
             ini[key] = None
         if ini[key] is None or not low <= ini[key] <= high:
@@ -70,8 +72,8 @@ def settings(config, filename="acme.ini", required=()):
         raise AcmeError("Error: AlibabaCABundle in {0} names {1}, which does not exist. Leave it empty for Alibaba "
                         "Cloud itself (the system's trust store); it is for a test endpoint's CA only.".format(
                             filename, ini["AlibabaCABundle"]))
-    if ini["Challenge"] not in ("http-01", "dns-01"):
-        raise AcmeError("Error: Challenge in {0} must be http-01 or dns-01, not {1!r}.".format(
+    if ini["Challenge"] not in ("http-01", "dns-01", "tls-alpn-01"):
+        raise AcmeError("Error: Challenge in {0} must be http-01, dns-01 or tls-alpn-01, not {1!r}.".format(
             filename, ini["Challenge"]))
     ini["Contacts"] = check_contacts(ini["Contacts"].split(";"), "Contacts in " + filename)
     if ini["EABHMACKey"]:
