@@ -61,8 +61,8 @@ def settings(config, filename="acme.ini", required=()):
         raise AcmeError("Error: CABundle in {0} names {1}, which does not exist. Point it at the PEM file of the "
                         "CA that signed the server's TLS certificate, or leave it empty to use the system's "
                         "trust store.".format(filename, ini["CABundle"]))
-    if ini["Challenge"] not in ("http-01", "dns-01"):
-        raise AcmeError("Error: Challenge in {0} must be http-01 or dns-01, not {1!r}.".format(
+    if ini["Challenge"] not in ("http-01", "dns-01", "dns-persist-01"):
+        raise AcmeError("Error: Challenge in {0} must be http-01, dns-01 or dns-persist-01, not {1!r}.".format(
             filename, ini["Challenge"]))
     ini["Contacts"] = check_contacts(ini["Contacts"].split(";"), "Contacts in " + filename)
     return ini
