@@ -128,8 +128,8 @@ def show(record, value, names):
     print("The dns-persist-01 record for {0}:".format(" and ".join(names)))
     print("  Zone file:")
     print("    " + dnspersist.zone_line(record, value))
-    print("  Alibaba Cloud DNS console (domain {0}, Add DNS Record; for a domain of more labels, drop them from "
-          "Hostname):".format(domain))
+    print("  Alibaba Cloud DNS console, domain {0}, Add DNS Record (Hostname is the name less the domain):"
+          .format(domain))
     for label, text in (("Record Type", "TXT"), ("Hostname", ".".join(labels[:-2])), ("DNS Request Source", "Default"),
                         ("Record Value", value), ("TTL", "10 minute(s)")):
         print("    {0:<20}{1}".format(label + ":", text))
