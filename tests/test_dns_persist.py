@@ -5,6 +5,7 @@ against a scripted CA that answers as Let's Encrypt's Boulder does (issuer-domai
 (accounturi given, an authorization already valid); --publish against the fake Alibaba Cloud API.
 """
 
+import doctest
 import json
 import socket
 import threading
@@ -33,6 +34,12 @@ NOW = 1800000000                                   # 2027-01-15 08:00:00 UTC
 
 
 # -- the record: syntax and judgement -------------------------------------------------------------
+
+def test_the_docstring_examples():
+    for module in (dnslookup, dnspersist):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module
+
 
 def test_the_record_value_and_its_zone_file_line():
     value = dnspersist.make_value("letsencrypt.org", ACCOUNT_URL, wildcard=True, persist_until=1830211200)
@@ -315,7 +322,7 @@ def challenge_posts(fake):
 
 def test_issue_with_a_standing_record_answers_empty_and_needs_no_hook(persist_ca, run, no_sleep):
     persist_ca.local_dns.set_txt(RECORD, "sectigo.com; accounturi=https://acme.sectigo.com/acct/1",
-                                 OURS + "; policy=wildcard")
+                                 ["letsencrypt.org; accounturi=", ACCOUNT_URL + "; policy=wildcard"])  # two strings
     code, out, err = run(issue_certificate, "--yes", "example.com", "*.example.com")
     assert code == 0, err
     assert ('  {0}: "{1}; policy=wildcard" authorizes this account for example.com and *.example.com, with no end '
