@@ -175,7 +175,7 @@ def check(ini, names, wanted):
     """ Look each record up read-only; for each name: authorized or not, by which record, until when """
     print("")
     print("Rule applied: " + dnspersist.RULE + ".")
-    looked_up, refused = {}, []
+    looked_up, refused, unknown = {}, [], []
     for name in names:
         record = dnspersist.record_name(name)
         if record not in looked_up:
@@ -187,7 +187,8 @@ def check(ini, names, wanted):
                 print("  (no TXT record)")
         records = looked_up[record]
         if records is None:
-            refused.append(name)
+            unknown.append(name)
+            print("{0}: not known: the look-up failed (above).".format(name))
             continue
         issuers, account = wanted[name]
         judged = [dnspersist.judge(value, name, issuers, account) for value in records]
@@ -205,6 +206,9 @@ def check(ini, names, wanted):
     if refused:
         sys.exit("Error: Not authorized for this account: {0}. Publish the record printed above (--publish writes it "
                  "through Alibaba Cloud DNS); DNS may take a while to serve a new one.".format(", ".join(refused)))
+    if unknown:
+        sys.exit("Error: Could not look up the record of {0}: check DNSResolver in acme.ini, or try again later."
+                 .format(", ".join(unknown)))
     print("Every name is authorized for this account: issue with Challenge = dns-persist-01, no DNSHook needed.")
 
 

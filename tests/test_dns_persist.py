@@ -572,3 +572,15 @@ def test_the_dns01_clean_up_never_deletes_the_standing_record(cloud, run):
         assert code == 0 and "Removed 1 TXT record(s) _acme-challenge.example.com; 0 other(s) left alone." in out
     assert [r for r in cloud.records.values() if r["RR"] == "_validation-persist"] == standing
     assert not [a for a, p in cloud.calls if a == "DeleteDomainRecord" and p["RecordId"] == standing[0]["RecordId"]]
+
+
+def test_the_check_with_a_resolver_that_does_not_answer(persist_ca, run, workdir):
+    silent = HandMadeDNS(lambda query: [])
+    try:
+        write_ini(workdir / "acme.ini", DNSResolver=silent.address, Timeout="1")
+        code, out, err = run(dns_persist_record, "--check", "example.com")
+    finally:
+        silent.close()
+    assert code == 1 and "example.com: not known: the look-up failed (above)." in out
+    assert "Warning: could not look up _validation-persist.example.com: No answer from" in err
+    assert "Error: Could not look up the record of example.com: check DNSResolver in acme.ini" in err
