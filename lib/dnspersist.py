@@ -150,10 +150,10 @@ def issuer_names(names, what):
                                                  if isinstance(names, list) else answers.kind_of(names), what))
     for issuer in names:
         if not isinstance(issuer, str) or len(issuer) > 253 or not ISSUER_NAME.match(issuer):
-            raise AcmeError("Error: The server sent {0!r} among the issuer-domain-names of {1}: not a domain name in "
+            raise AcmeError("Error: The server sent {0} among the issuer-domain-names of {1}: not a domain name in "
                             "lowercase A-labels without a trailing dot, as the draft requires. This challenge "
                             "cannot be used; prove the name with dns-01, or tell the CA.".format(
-                                helper.cut(issuer, 100), what))
+                                helper.cut(repr(issuer), 100), what))
     return names
 
 
