@@ -31,14 +31,11 @@ Example:
 """
 
 import os
-import random
-import socket
-import struct
 import sys
 import time
 
 # lib first: a missing package is one line that says what to install, not a traceback
-from lib import alibaba, config, frame
+from lib import alibaba, config, dnslookup, frame
 import helper
 import myhelper
 
@@ -75,31 +72,6 @@ def find_zone(api, models, name, debug):
                                                                   or "none"))
 
 
-def txt_query(resolver, name, timeout):
-    """ The TXT values a DNS server answers for name (one UDP query; stdlib only) """
-    host, _, port = resolver.partition(":")
-    query_id = random.getrandbits(16)
-    question = b"".join(bytes([len(label)]) + label.encode("ascii") for label in name.rstrip(".").split(".")) + b"\0"
-    packet = struct.pack(">HHHHHH", query_id, 0x0100, 1, 0, 0, 0) + question + struct.pack(">HH", 16, 1)
-    with socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(timeout)
-        s.sendto(packet, (host.strip("[]"), int(port or 53)))
-        answer = s.recv(65535)
-    if len(answer) < 12 or struct.unpack(">H", answer[:2])[0] != query_id:
-        return []
-    count, offset, values = struct.unpack(">H", answer[6:8])[0], 12 + len(question) + 4, []
-    for _ in range(count):
-        while offset < len(answer) and answer[offset] not in (0,) and answer[offset] < 0xC0:   # a name...
-            offset += answer[offset] + 1
-        offset += 2 if offset < len(answer) and answer[offset] >= 0xC0 else 1                  # ...or a pointer
-        kind, _cls, _ttl, length = struct.unpack(">HHIH", answer[offset:offset + 10])
-        rdata, offset = answer[offset + 10:offset + 10 + length], offset + 10 + length
-        while kind == 16 and rdata:                                                            # TXT strings
-            values.append(rdata[1:1 + rdata[0]].decode("ascii", "replace"))
-            rdata = rdata[1 + rdata[0]:]
-    return values
-
-
 def wait_until_published(ini, name, value):
     """ Until DNSResolver answers the record (at most max(DNSWait, 60) seconds), or DNSWait seconds """
     if not ini["DNSResolver"]:
@@ -110,11 +82,11 @@ def wait_until_published(ini, name, value):
     deadline = time.monotonic() + max(ini["DNSWait"], 60)
     while True:
         try:
-            if value in txt_query(ini["DNSResolver"], name, min(5, ini["Timeout"])):
+            if value in dnslookup.txt_records(name, ini["DNSResolver"], min(5, ini["Timeout"])):
                 print("{0} answers the record.".format(ini["DNSResolver"]))
                 return
-        except (OSError, struct.error, IndexError) as error:
-            print("Asking {0}: {1}".format(ini["DNSResolver"], error))
+        except dnslookup.LookupFailed as error:
+            print("Asking {0}: {1}".format(ini["DNSResolver"], str(error)[len("Error: "):]))
         if time.monotonic() > deadline:
             sys.exit("Error: {0} still does not answer the TXT record {1} after {2:g} seconds.".format(
                 ini["DNSResolver"], name, max(ini["DNSWait"], 60)))

@@ -3,7 +3,9 @@
 Each name in an order has an authorization: proof that you control the name. The server offers
 challenges to prove it; completing one of them is enough. This step prints them all, with the key
 authorization each needs (token "." account key thumbprint), for dns-01 the TXT record, and for
-tls-alpn-01 the SHA-256 its certificate carries and where the CA connects. A
+tls-alpn-01 the SHA-256 its certificate carries and where the CA connects. A dns-persist-01
+challenge has no token: it shows the issuer domain names and the account the standing record must
+name, and that record (python dns_persist_record.py prints and checks it). A
 challenge type these examples do not know (new ones appear, some without a token) is listed and
 skipped.
 Reference: RFC 8555 §7.5 (Identifier Authorization), §8.1 (Key Authorizations), §8.3, §8.4; RFC 8737
@@ -25,12 +27,28 @@ import hashlib
 import sys
 
 # lib first: a missing package is one line that says what to install, not a traceback
-from lib import answers, config, files, frame, orders, send
-from lib import tlsalpn01
+from lib import answers, config, dnspersist, files, frame, orders, send, tlsalpn01
 import helper
 import myhelper
 
-KNOWN = ("http-01", "dns-01", "tls-alpn-01")
+KNOWN = ("http-01", "dns-01", "tls-alpn-01", "dns-persist-01")
+
+
+def show_dns_persist(challenge, name, account_url):
+    """ A dns-persist-01 challenge: no token; the standing record names an issuer and the account """
+    try:
+        url, issuers, account = dnspersist.challenge_fields(challenge, name, account_url)
+    except frame.AcmeError as error:       # a malformed one is said, and the others still shown
+        print('  Challenge: dns-persist-01 (malformed: skipped)')
+        print('    ' + str(error))
+        return
+    print('  Challenge: dns-persist-01 ({0})'.format(helper.cut(challenge.get("status"), 100)))
+    lines = [('URL', url), ('Issuer names', ", ".join(issuers)),
+             ('Account URI', account + ("" if "accounturi" in challenge else " (the account URL)")),
+             ('TXT record', dnspersist.record_name(name)),
+             ('TXT value', dnspersist.make_value(issuers[0], account, name.startswith("*.")))]
+    for label, value in lines:
+        print('    {0:<19}{1}'.format(label + ':', value))
 
 
 def main(argv=None):
@@ -81,6 +99,9 @@ def main(argv=None):
                 print('  Challenge: {0} (a type these examples do not know: skipped)'.format(helper.cut(kind, 100)))
                 continue
             what = "the {0} challenge for {1}".format(kind, name)
+            if kind == "dns-persist-01":
+                show_dns_persist(challenge, name, account_url)
+                continue
             token = answers.token(challenge, what)
             key_auth = myhelper.key_authorization(token, jwk)
             print('  Challenge: {0} ({1})'.format(kind, helper.cut(challenge.get("status"), 100)))

@@ -23,19 +23,22 @@ unknown zone stops the run while nothing exists yet (a hook without check: no pr
 Without --agree-tos only an existing account is used. The challenge comes from acme.ini
 (Challenge, HTTPPort, HTTPBind, Webroot, DNSHook, TLSPort, TLSBind) unless options say otherwise,
 so a renewal needs no options. ChainFile and CSRFile are replaced atomically, the previous ones kept as .bak.
+dns-persist-01 publishes nothing: the standing record (python dns_persist_record.py) is checked
+read-only through DNSResolver before the challenge is answered with {}; no DNSHook, no DNS keys.
 
 acme.ini keys read: AccountKeyFile, CertificateKeyFile, CSRFile, ChainFile, OrderFile, Contacts,
-Profile, Challenge, HTTPPort, HTTPBind, Webroot, DNSHook, TLSPort, TLSBind, PollTimeout, EABKeyID,
-EABHMACKey, ACMEDirectory, UserAgent, Language, CABundle, Timeout.
+Profile, Challenge, HTTPPort, HTTPBind, Webroot, DNSHook, DNSResolver, TLSPort, TLSBind, PollTimeout,
+EABKeyID, EABHMACKey, ACMEDirectory, UserAgent, Language, CABundle, Timeout.
 Example:
     sudo python issue_certificate.py --agree-tos example.com www.example.com
     python issue_certificate.py --agree-tos --challenge dns-01 '*.example.com'
+    python issue_certificate.py --challenge dns-persist-01 example.com '*.example.com'
 """
 
 import sys
 
 # lib first: a missing package is one line that says what to install, not a traceback
-from lib import answers, authz, certs, config, dns01, files, frame, http01, orders, send
+from lib import answers, authz, certs, config, dns01, dnslookup, dnspersist, files, frame, http01, orders, send
 from lib import tlsalpn01
 import helper
 from cryptography.hazmat.primitives import serialization
@@ -48,7 +51,7 @@ def parse_args(argv):
     parser.add_argument("--csr", help="use this CSR as it is (its names, its key) instead of making one")
     parser.add_argument("--key", help="certificate key file (default: CertificateKeyFile)")
     parser.add_argument("--chain", help="where to save the chain (default: ChainFile)")
-    parser.add_argument("--challenge", choices=("http-01", "dns-01", "tls-alpn-01"), help="how to prove the names "
+    parser.add_argument("--challenge", choices=config.CHALLENGES, help="how to prove the names "
                         "(default: Challenge in acme.ini, http-01)")
     parser.add_argument("--port", type=frame.port, help="http-01: the port the CA checks (default: HTTPPort, 80); "
                         "tls-alpn-01: (default: TLSPort, 443)")
@@ -83,6 +86,10 @@ def names_keys_and_csr(args, ini, kind):
         sys.exit("Error: dns-01 here needs DNSHook in acme.ini (by hand: python dns01_challenge.py).")
     if kind == "dns-01":                  # the hook's credentials and zones, while no key, CSR or order exists
         dns01.DnsRecords(ini["DNSHook"], args.config).check(names)
+    if kind == "dns-persist-01" and any(i["type"] == "ip" for i in identifiers):
+        sys.exit("Error: An IP address cannot be proven with dns-persist-01; use --challenge http-01.")
+    if kind == "dns-persist-01":
+        dnslookup.nameservers(ini["DNSResolver"])          # a wrong DNSResolver is said before anything is sent
     account_key = files.load_or_create_key(ini["AccountKeyFile"], "account key", 4096, args.yes)
     if not args.csr:
         cert_key = files.load_or_create_key(args.key or ini["CertificateKeyFile"], "certificate key", 2048, args.yes)
@@ -139,12 +146,19 @@ def new_order(net, directory, signed, identifiers, profile, profiles, replaces):
     return answers.location(resp, "the order"), order
 
 
-def prove(net, signed, args, ini, order, names, jwk, kind):
+def prove(net, signed, args, ini, order, names, jwk, kind, account_url=None):
     """ 5. Each authorization still pending gets the chosen challenge: a file or the built-in web
     server (http-01), a TXT record through DNSHook (dns-01), a certificate from the built-in TLS
     server (tls-alpn-01); 6. every challenge answered, 7. polled """
     pending = authz.pending(net, signed, order["authorizations"], names, kind, "run this again")
     if not pending:
+        return
+    if kind == "dns-persist-01":
+        # Nothing to publish: the standing record is checked (read-only), then {} answers each challenge
+        for _authz_url, name, challenge in pending:
+            print("Verifying {0} ({1})...".format(name, kind))
+            dnspersist.check_challenge(challenge, name, account_url, ini["DNSResolver"], ini["Timeout"])
+        authz.answer_and_poll(net, signed, pending, kind, "{0} verified!")
         return
     if kind == "dns-01":
         responder = dns01.DnsRecords(ini["DNSHook"], args.config)
@@ -230,10 +244,12 @@ def main(argv=None):
         return myhelper.jws(body_top, payload, account_key)
 
     # 4. The order; 5.-7. the proof of every name; 8.-9. finalize; 10. the chain
+    if kind == "dns-persist-01":       # a wildcard's record without policy=wildcard: said before ordering
+        dnspersist.check_wildcards(names, directory, account_url, ini["DNSResolver"], ini["Timeout"])
     print("Ordering a certificate for", ", ".join(names))
     order_url, order = new_order(net, directory, signed, identifiers, profile, profiles, args.replaces)
     orders.save_order(ini, order_url, order)
-    prove(net, signed, args, ini, order, names, myhelper.get_jwk(account_key), kind)
+    prove(net, signed, args, ini, order, names, myhelper.get_jwk(account_key), kind, account_url)
     print("Signing certificate...")
     order = finalize(net, signed, order_url, order, csr)
     orders.save_order(ini, order_url, order)

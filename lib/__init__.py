@@ -10,6 +10,8 @@
     authz     the authorization loop: fetch each authorization, answer its challenge, poll
     http01    http-01: the built-in web server, files in a webroot, the self-check
     dns01     dns-01: the DNSHook runner, TXT records by hand
+    dnslookup DNS look-ups with dnspython, read-only: TXT records through DNSResolver (every script's)
+    dnspersist dns-persist-01: the standing record's name and value, read and judged; the read-only checks
     alibaba   Alibaba Cloud: the optional SDK's setup, credentials, endpoints, masked printing
 
 The top level holds the article's files (helper.py, myhelper.py, acme.ini) and one script per step.

@@ -35,6 +35,10 @@ def pending(net, signed, authz_urls, names, kind, again):
             sys.exit("Error: {0} is an IP address: dns-01 cannot prove it (RFC 8738); use http-01.".format(name))
         challenges = answers.field(authz, "challenges", list, "the authorization of " + name)
         chosen = [c for c in challenges if isinstance(c, dict) and c.get("type") == kind]
+        if not chosen and kind == "dns-persist-01":
+            sys.exit("Error: The CA offers no dns-persist-01 challenge for {0}: this CA, or this environment of it "
+                     "(staging, production), does not support it (yet). Prove the name with dns-01 or http-01."
+                     .format(name))
         if not chosen:
             sys.exit("Error: The CA offers no {0} challenge for {1}.{2}".format(
                 kind, name, " A wildcard needs dns-01." if name.startswith("*.") else ""))

@@ -30,6 +30,7 @@ FILES = ("AccountKeyFile", "CertificateKeyFile", "CSRFile", "OrderFile", "ChainF
          "AlibabaCABundle")
 NUMBERS = {"Timeout": (0.1, 3600), "PollTimeout": (1, 86400), "DNSWait": (0, 3600), "HTTPPort": (1, 65535),
            "TLSPort": (1, 65535)}
+CHALLENGES = ("http-01", "dns-01", "tls-alpn-01", "dns-persist-01")
 SECRET_FILES = {"AccountKeyFile": "the account key", "CertificateKeyFile": "the certificate key"}
 _warned = set()             # the files already warned about in this process: one line each, not one per call
 
@@ -72,9 +73,9 @@ def settings(config, filename="acme.ini", required=()):
         raise AcmeError("Error: AlibabaCABundle in {0} names {1}, which does not exist. Leave it empty for Alibaba "
                         "Cloud itself (the system's trust store); it is for a test endpoint's CA only.".format(
                             filename, ini["AlibabaCABundle"]))
-    if ini["Challenge"] not in ("http-01", "dns-01", "tls-alpn-01"):
-        raise AcmeError("Error: Challenge in {0} must be http-01, dns-01 or tls-alpn-01, not {1!r}.".format(
-            filename, ini["Challenge"]))
+    if ini["Challenge"] not in CHALLENGES:
+        raise AcmeError("Error: Challenge in {0} must be {1} or {2}, not {3!r}.".format(
+            filename, ", ".join(CHALLENGES[:-1]), CHALLENGES[-1], ini["Challenge"]))
     ini["Contacts"] = check_contacts(ini["Contacts"].split(";"), "Contacts in " + filename)
     if ini["EABHMACKey"]:
         warn_if_readable(filename, "holds EABHMACKey")

@@ -449,12 +449,13 @@ def test_bad_tokens_are_refused_before_a_file_is_written(ca, run, workdir, token
 
 
 def test_unknown_challenge_types_are_listed_and_skipped(ca, run):
-    unknown = [{"type": "dns-persist-01", "url": ca.url + "/chall/9"},
+    unknown = [{"type": "dns-persist-01", "url": ca.url + "/chall/9"},             # known, but no issuer-domain-names
                {"type": "dns-account-01", "url": ca.url + "/chall/8", "token": 5}]
     ca.authz["challenges"] = unknown + ca.authz["challenges"]
     code, out, err = run(get_challenges)
     assert code == 0, err
-    assert "dns-persist-01 (a type these examples do not know: skipped)" in out and "Key authorization: " in out
+    assert "dns-account-01 (a type these examples do not know: skipped)" in out and "Key authorization: " in out
+    assert "dns-persist-01 (malformed: skipped)" in out and "no issuer-domain-names" in out
 
 
 def test_issue_certificate_checks_the_order_before_any_challenge(ca, run, workdir):

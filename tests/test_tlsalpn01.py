@@ -438,7 +438,7 @@ def test_acme_ini_accepts_tls_alpn_01_and_checks_the_port(tmp_path):
     assert settings(TLSPort="5001")["TLSPort"] == 5001
     with pytest.raises(Exception, match="TLSPort in .* must be a number from 1 to 65535, not '0'"):
         settings(TLSPort="0")
-    with pytest.raises(Exception, match="must be http-01, dns-01 or tls-alpn-01, not 'tls-sni-01'"):
+    with pytest.raises(Exception, match="must be http-01, dns-01, tls-alpn-01 or dns-persist-01, not 'tls-sni-01'"):
         settings(Challenge="tls-sni-01")
 
 

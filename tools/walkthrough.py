@@ -4,9 +4,11 @@ Starts Pebble (tools/pebble.py), makes a fresh folder walkthrough-run/ with pebb
 and runs every script there as `python SCRIPT --config pebble.ini ...`, printing each command and its
 output (also saved in walkthrough-run/transcript.txt). Then the parts Pebble 2.4 cannot show:
 external account binding (a second Pebble that requires it, eab.ini), renewal information and
-profiles (acme2certifier, a2c.ini), and Alibaba Cloud (a fake Alibaba Cloud API on 127.0.0.1 that
-passes DNS records to Pebble, alibaba.ini). Stops at the first failure with exit status 1. The
-reader's own acme.ini and keys are never touched.
+profiles (acme2certifier, a2c.ini), Alibaba Cloud (a fake Alibaba Cloud API on 127.0.0.1 that
+passes DNS records to Pebble, alibaba.ini), and dns-persist-01 (a validating acme2certifier whose DNS
+server gets the standing record from the fake Alibaba Cloud API, persist.ini: publish once, then
+issue and renew with no DNSHook and no credentials). Stops at the first failure with exit status 1.
+The reader's own acme.ini and keys are never touched.
 
     ./walkthrough.sh                              # installs what is needed, then runs this
     python tools/walkthrough.py --keep-running    # ... and leaves Pebble running afterwards
@@ -90,6 +92,23 @@ ALIBABA_STORY = [
     ("", "python install_cdn.py --config alibaba.ini --domain cdn.ali.example.test"),
 ]
 
+PERSIST_STORY = [
+    ("dns-persist-01: publish one standing record, then issue and renew with no DNSHook and no DNS credentials "
+     "(acme2certifier validating against a DNS server on 127.0.0.1; the fake Alibaba Cloud API publishes)",
+     "python make_account_key.py --config persist.ini --type ec"),
+    ("", "python new_account.py --config persist.ini --agree-tos"),
+    ("", "python dns_persist_record.py --config persist.ini persist.example.test '*.persist.example.test'"),
+    ("", "ALIBABA_ENV"),
+    ("", "python dns_persist_record.py --config persist.ini --publish persist.example.test '*.persist.example.test'"),
+    ("", "unset ALIBABA_CLOUD_ACCESS_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
+    ("", "python dns_persist_record.py --config persist.ini --check persist.example.test '*.persist.example.test'"),
+    ("", "python issue_certificate.py --config persist.ini --yes persist.example.test '*.persist.example.test'"),
+    ("", "python renew_certificate.py --config persist.ini --force"),
+]
+PERSIST_INI = {"AccountKeyFile": "persist-account.key", "CertificateKeyFile": "persist.example.test.key",
+               "CSRFile": "persist.example.test.csr", "ChainFile": "persist.example.test.chain.pem",
+               "OrderFile": "persist-order.json", "Challenge": "dns-persist-01", "DNSHook": ""}
+
 
 class Transcript:
     """ The commands and what they printed: on the screen (echo) and in transcript.txt """
@@ -118,6 +137,10 @@ class Transcript:
             for assignment in shlex.split(command)[1:]:
                 name, _, value = assignment.partition("=")
                 self.env[name] = value
+            return True
+        if command.startswith("unset "):
+            for name in shlex.split(command)[1:]:
+                self.env.pop(name, None)
             return True
         words = shlex.split(command)
         result = subprocess.run([sys.executable, os.path.join(ROOT, words[1])] + words[2:], cwd=self.folder,
@@ -182,6 +205,8 @@ def run(folder, echo=True, env=None, keep_running=False, acme2certifier=True):
             except Acme2CertifierError as error:
                 transcript.say("Error: {0}".format(error))
                 return False
+            if not persist_story(folder, transcript):
+                return False
 
         transcript.say("")
         transcript.say("Walkthrough complete: every step succeeded. Transcript: {0}".format(transcript.file.name))
@@ -199,6 +224,26 @@ def run(folder, echo=True, env=None, keep_running=False, acme2certifier=True):
         for server in started:
             server.stop()
         transcript.file.close()
+
+
+def persist_story(folder, transcript):
+    """ dns-persist-01: a validating acme2certifier (wildcards with policy=wildcard) whose DNS server
+    gets its TXT records from the fake Alibaba Cloud API; persist.ini has no DNSHook """
+    try:
+        with Acme2Certifier(os.path.join(folder, "acme2certifier-persist"), dns_persist=True,
+                            policy_wildcard=True) as a2c, \
+                FakeAlibaba(os.path.join(folder, "alibaba-persist"), zones=("example.test",),
+                            challtest_url=a2c.dns.management_url) as cloud:
+            a2c.write_acme_ini(os.path.join(folder, "persist.ini"), **dict(PERSIST_INI, **cloud.ini_values()))
+            steps = [(part, ALIBABA_ENV.format(cloud.access_key_id, cloud.secret) if command == "ALIBABA_ENV"
+                      else command) for part, command in PERSIST_STORY]
+            ok = transcript.story(steps)
+            for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"):
+                transcript.env.pop(name, None)
+            return ok
+    except Acme2CertifierError as error:
+        transcript.say("Error: {0}".format(error))
+        return False
 
 
 def main(argv=None):
