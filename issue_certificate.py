@@ -38,8 +38,7 @@ Example:
 import sys
 
 # lib first: a missing package is one line that says what to install, not a traceback
-from lib import answers, authz, certs, config, dns01, dnslookup, dnspersist, files, frame, http01, orders, send
-from lib import tlsalpn01
+from lib import answers, authz, certs, config, dns01, dnslookup, dnspersist, files, frame, orders, send
 import helper
 from cryptography.hazmat.primitives import serialization
 import myhelper
@@ -79,15 +78,14 @@ def names_keys_and_csr(args, ini, kind):
         sys.exit("Error: Name the certificate's names (NAME...), or pass --csr FILE.")
     identifiers = [myhelper.make_identifier(name) for name in names]
     if kind in ("http-01", "tls-alpn-01") and any(name.startswith("*.") for name in names):
-        sys.exit("Error: A wildcard name needs --challenge dns-01.")
-    if kind == "dns-01" and any(i["type"] == "ip" for i in identifiers):
-        sys.exit("Error: An IP address cannot be proven with dns-01; use --challenge http-01.")
+        sys.exit("Error: A wildcard name needs --challenge dns-01 (or dns-persist-01).")
+    if kind in ("dns-01", "dns-persist-01") and any(i["type"] == "ip" for i in identifiers):
+        sys.exit("Error: An IP address cannot be proven with {0}; use --challenge http-01 (or tls-alpn-01)."
+                 .format(kind))
     if kind == "dns-01" and not ini["DNSHook"]:
         sys.exit("Error: dns-01 here needs DNSHook in acme.ini (by hand: python dns01_challenge.py).")
     if kind == "dns-01":                  # the hook's credentials and zones, while no key, CSR or order exists
         dns01.DnsRecords(ini["DNSHook"], args.config).check(names)
-    if kind == "dns-persist-01" and any(i["type"] == "ip" for i in identifiers):
-        sys.exit("Error: An IP address cannot be proven with dns-persist-01; use --challenge http-01.")
     if kind == "dns-persist-01":
         dnslookup.nameservers(ini["DNSResolver"])          # a wrong DNSResolver is said before anything is sent
     account_key = files.load_or_create_key(ini["AccountKeyFile"], "account key", 4096, args.yes)
@@ -160,17 +158,7 @@ def prove(net, signed, args, ini, order, names, jwk, kind, account_url=None):
             dnspersist.check_challenge(challenge, name, account_url, ini["DNSResolver"], ini["Timeout"])
         authz.answer_and_poll(net, signed, pending, kind, "{0} verified!")
         return
-    if kind == "dns-01":
-        responder = dns01.DnsRecords(ini["DNSHook"], args.config)
-    elif kind == "tls-alpn-01":
-        port = ini["TLSPort"] if args.port is None else args.port
-        responder = tlsalpn01.ChallengeServer(ini["TLSBind"] if args.bind is None else args.bind, port,
-                                              ini["PollTimeout"] + tlsalpn01.DEADLINE_MARGIN)
-    else:
-        port = ini["HTTPPort"] if args.port is None else args.port
-        responder = http01.responder(args.webroot or ini["Webroot"], ini["HTTPBind"] if args.bind is None
-                                     else args.bind, port)
-    with responder:
+    with authz.responder(kind, ini, args.config, args.port, args.bind, args.webroot) as responder:
         for _authz_url, name, challenge in pending:
             print("Verifying {0} ({1})...".format(name, kind))
             token = answers.token(challenge, "the {0} challenge for {1}".format(kind, name))

@@ -10,7 +10,7 @@ challenge is answered before any is polled, so the CA validates them all at once
 import sys
 
 import helper
-from lib import answers, send
+from lib import answers, dns01, http01, send, tlsalpn01
 
 FINAL = ("valid", "invalid", "deactivated", "expired", "revoked")
 
@@ -58,3 +58,16 @@ def answer_and_poll(net, signed, todo, kind, done_line="Authorization for {0}: v
             sys.exit("Error: The authorization for {0} is {1}: the CA could not validate the challenge.{2}".format(
                 name, authz["status"], helper.challenge_errors(authz)))
         print(done_line.format(name))
+
+
+def responder(kind, ini, config_file, port=None, bind=None, webroot=None):
+    """ What publishes the answers of one challenge type, a context manager that cleans up after itself:
+    TXT records through DNSHook (dns-01), the built-in TLS server (tls-alpn-01), files under a webroot
+    or the built-in web server (http-01). port, bind and webroot (options) override acme.ini """
+    if kind == "dns-01":
+        return dns01.DnsRecords(ini["DNSHook"], config_file)
+    if kind == "tls-alpn-01":
+        return tlsalpn01.ChallengeServer(ini["TLSBind"] if bind is None else bind, port or ini["TLSPort"],
+                                         ini["PollTimeout"] + tlsalpn01.DEADLINE_MARGIN)
+    return http01.responder(webroot or ini["Webroot"], ini["HTTPBind"] if bind is None else bind,
+                            port or ini["HTTPPort"])

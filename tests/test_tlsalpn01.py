@@ -424,7 +424,7 @@ def test_issue_certificate_tls_alpn_01_on_the_port_option(fake, workdir, with_ce
 
 def test_issue_certificate_wildcard_is_refused_for_tls_alpn_01(fake, workdir, run):
     code, out, err = run(issue_certificate, "--challenge", "tls-alpn-01", "--agree-tos", "*.example.com")
-    assert code == 1 and "A wildcard name needs --challenge dns-01." in err and not fake.requests
+    assert code == 1 and "A wildcard name needs --challenge dns-01 (or dns-persist-01)." in err and not fake.requests
 
 
 # -- acme.ini ----------------------------------------------------------------------
