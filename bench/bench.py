@@ -427,8 +427,20 @@ def peers_section(args):
                 "{0} ({1}, {2} less)".format(c.name, ms(median[rtt][c.name]), ms(ours - median[rtt][c.name]))
                 for c in behind))
         lines.append(text + ".")
+        for peer in behind:
+            lines[-1] += " " + losing_note(results[rtt], peer.name, median[rtt])
     lines += [""] + sleeps_note(ready, results, args.rtt) + [""] + where_time_goes(bench, ready, results, median, args)
     return lines
+
+
+def losing_note(stats, peer, median):
+    """ Where ours loses to a peer: CPU against waiting (for the server, for a CPU on a loaded machine, for timers) """
+    cpu = {who: statistics.median(stats[who]["cpu"]) for who in ("ours", peer)}
+    return ("Against {0}: ours used {1} of CPU, {0} {2}; the rest of each wall time is waiting (for Pebble's "
+            "answers, for a CPU when the machine is busy, for timers such as our two {3:.0f} ms pauses before a "
+            "first poll): {4} for ours, {5} for {0}.".format(
+                peer, ms(cpu["ours"]), ms(cpu[peer]), transport.FIRST_POLL * 1000,
+                ms(median["ours"] - cpu["ours"]), ms(median[peer] - cpu[peer])))
 
 
 def sleeps_note(ready, results, rtts):
