@@ -421,17 +421,24 @@ def peers_section(args):
         slower_peers = [c for c in ready if c.name != "ours" and median[rtt][c.name] > ours]
         text = "At {0} ms RTT ours takes {1}".format(rtt, ms(ours))
         if slower_peers:
-            text += ": faster than " + ", ".join("{0} ({1})".format(c.name, ms(median[rtt][c.name]))
-                                                 for c in slower_peers)
+            text += ": faster than " + ", ".join("{0} ({1}; {2})".format(
+                c.name, ms(median[rtt][c.name]), wins(results[rtt], c.name)) for c in slower_peers)
         if faster_peers:
             text += "{0}slower than {1}".format("; " if slower_peers else ": ", ", ".join(
-                "{0} ({1}, {2} less)".format(c.name, ms(median[rtt][c.name]), ms(ours - median[rtt][c.name]))
-                for c in faster_peers))
+                "{0} ({1}, {2} less; {3})".format(c.name, ms(median[rtt][c.name]), ms(ours - median[rtt][c.name]),
+                                                  wins(results[rtt], c.name)) for c in faster_peers))
         lines.append(text + ".")
         for peer in faster_peers:
             lines[-1] += " " + losing_note(results[rtt], peer.name, median[rtt])
     lines += [""] + peer_notes(ready, results, args.rtt) + [""] + where_time_goes(bench, ready, results, median, args)
     return lines
+
+
+def wins(stats, peer):
+    """ In how many runs ours beat the peer: both ran in every run, seconds apart, so that a busy spell of the
+    machine tends to hit both """
+    pairs = list(zip(stats["ours"]["seconds"], stats[peer]["seconds"]))
+    return "ours the faster in {0} of {1} runs".format(sum(a < b for a, b in pairs), len(pairs))
 
 
 def losing_note(stats, peer, median):
