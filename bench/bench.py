@@ -390,7 +390,8 @@ def peers_section(args):
              "system time of the client and of the processes it waited for (hooks, openssl), median of all runs, "
              "which other processes' load changes far less than wall time; wall time as median (fastest-slowest); "
              "\"added by\" is the median at that RTT minus the median on loopback, beside what the requests and "
-             "connections alone should cost at that RTT.", "",
+             "connections alone should cost at that RTT (on a busy machine the loopback medians carry most of the "
+             "noise, so the two can differ by a few hundred ms either way).", "",
              "Clients: " + "; ".join(c.label for c in ready) + "."]
     missing = [c for c in everyone if c.missing]
     if missing:
@@ -519,9 +520,9 @@ def where_time_goes(bench, ready, results, median, args):
                      "from loopback.".format(connections, ms(connections * trust)))
     if "uacme" in names and delayed:
         connections = statistics.median(results[delayed[0]]["uacme"]["connections"])
-        lines.append("uacme, in C, starts in a few milliseconds, but it too opens a new connection per request "
-                     "({0:.0f}: a new libcurl handle each time), which costs it two round trips each away from "
-                     "loopback.".format(connections))
+        lines.append("uacme is written in C, but it too opens a new connection per request ({0:.0f}: a new "
+                     "libcurl handle each time), with a TLS handshake each: CPU on loopback (its CPU time is in the "
+                     "table) and two extra round trips per request away from loopback.".format(connections))
     deps = measured[3][1]
     lines.append("Ours keeps one connection for the whole issuance, so a round trip costs it one RTT per request. "
                  "On loopback its floor is its start: our dependencies alone (requests, pycryptodome, cryptography; "
