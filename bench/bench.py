@@ -1,24 +1,36 @@
-""" Benchmark: issue_certificate.py beside acme-tiny (its peer), requests per script against the RFC
-minimum, wall time and its overhead, CPU time spent on cryptography, the parsers of server text on
-1 MB and 10 MB of hostile input, and issuance for 1, 10 and 100 names. Results: docs/BENCHMARKS.md.
+""" Benchmark: issue_certificate.py beside acme-tiny, uacme and certbot at 0 and 100 ms round-trip time,
+requests per script against the RFC minimum, wall time and its overhead, CPU time spent on
+cryptography, the parsers of server text on 1, 10 and 20 MB of hostile input, and issuance for 1, 10
+and 100 names. Results: docs/BENCHMARKS.md.
 
-    .venv/bin/pip install -r bench/requirements.txt  # acme-tiny (or: sudo apt-get install acme-tiny)
+    sudo apt-get install pebble acme-tiny uacme certbot   # the peers (a missing one is reported, not run)
     .venv/bin/python bench/bench.py                  # prints the tables
     .venv/bin/python bench/bench.py --write          # ... and writes docs/BENCHMARKS.md
-    .venv/bin/python bench/bench.py --runs 3 --skip-scale
+    .venv/bin/python bench/bench.py --runs 3 --skip-scale --rtt 0 50 200 --peers acme-tiny
 
-Requests are counted from Pebble's log, which logs one line per request it serves. Every number
-is a median over --runs runs. Pebble runs with no nonce rejection and no authorization reuse
-(counts are deterministic), and, for the 1/10/100-name runs, with its random validation
-delay on (PEBBLE_VA_NOSLEEP unset), so that answering all challenges before polling matters.
+acme-tiny may also come from pip (bench/requirements.txt) into the Python that runs the bench, and
+certbot from pip into a venv of its own, bench-run/certbot (see bench/peers.py).
+
+Every client, ours included, trusts one file as a real machine would: the system's CA bundle plus
+the test CA of Pebble's TLS certificate (bench/peers.py, TrustStore). With --rtt, clients reach Pebble
+through bench/rtt_proxy.py, which delays every byte by RTT/2 each way; 0 is straight to Pebble.
+
+Requests are counted from Pebble's log, which logs one line per request it serves, and connections
+by the proxy. Every number is a median over --runs runs. Pebble runs with no nonce rejection and no
+authorization reuse (counts are deterministic), and, for the 1/10/100-name runs, with its random
+validation delay on (PEBBLE_VA_NOSLEEP unset), so that answering all challenges before polling matters.
 """
 
 import argparse
+import contextlib
 import functools
 import http.server
+import json
 import os
 import platform
+import resource
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
@@ -30,9 +42,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+
 import myhelper  # noqa: E402
+import requests  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
 from lib import send  # noqa: E402
+from peers import TrustStore, clients  # noqa: E402
 from pebble import Pebble  # noqa: E402
+from rtt_proxy import DelayProxy  # noqa: E402
 
 QUIET = {"PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
 
@@ -77,12 +95,12 @@ def served(pebble):
     return pebble.served_requests()
 
 
-def script_runs(pebble, runs):
+def script_runs(pebble, runs, store):
     """ For each script: request counts (all, POSTs) and wall times over several whole flows """
     stats = {}
     for run in range(runs):
         folder = tempfile.mkdtemp(prefix="bench-flow-")
-        pebble.write_acme_ini(os.path.join(folder, "acme.ini"))
+        pebble.write_acme_ini(os.path.join(folder, "acme.ini"), CABundle=store.path)
         name = "r{0}-{1}.example.test".format(run, int(time.time() * 1000) % 10 ** 8)
         for args, _minimum, _why in FLOW:
             args = [a.format(name=name, http_port=pebble.http_port) for a in args]
@@ -96,14 +114,14 @@ def script_runs(pebble, runs):
     return stats
 
 
-def floor(pebble, requests_count, repeats):
+def floor(pebble, requests_count, repeats, store):
     """ Python start + import requests, Crypto, and a new HTTPS session making requests_count requests """
     code = ("import requests, Crypto, time, sys\n"
             "s = requests.Session()\n"
             "for _ in range({0}): s.get(sys.argv[1], verify=sys.argv[2], timeout=10)\n").format(requests_count)
     times = []
     for _ in range(repeats):
-        elapsed, _ = python(["-c", code, pebble.directory_url, pebble.ca_file], ROOT)
+        elapsed, _ = python(["-c", code, pebble.directory_url, store.path], ROOT)
         times.append(elapsed)
     return statistics.median(times)
 
@@ -139,7 +157,8 @@ def scale(runs, sizes):
     pebble = Pebble.on_free_ports(os.path.join(folder, "pebble"), env=dict(QUIET, PEBBLE_VA_NOSLEEP=""))
     pebble.env.pop("PEBBLE_VA_NOSLEEP")
     with pebble:
-        pebble.write_acme_ini(os.path.join(folder, "acme.ini"), PollTimeout="300")
+        store = TrustStore(pebble.ca_file, os.path.join(folder, "trust-store.pem"))
+        pebble.write_acme_ini(os.path.join(folder, "acme.ini"), PollTimeout="300", CABundle=store.path)
         python([os.path.join(ROOT, "make_account_key.py"), "--bits", "2048"], folder)
         python([os.path.join(ROOT, "make_certificate_key.py")], folder)
         for size in sizes:
@@ -176,63 +195,106 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def acme_tiny_command():
-    """ acme-tiny from pip (bench/requirements.txt) in this Python, else Debian's /usr/bin/acme-tiny """
-    try:
-        import acme_tiny  # noqa: F401
-        return [sys.executable, "-m", "acme_tiny"], "acme-tiny {0} (pip)".format(package_version("acme-tiny"))
-    except ImportError:
-        pass
-    if shutil.which("acme-tiny"):
-        found = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "acme-tiny"], capture_output=True, text=True)
-        return ["acme-tiny"], "acme-tiny {0} (Debian)".format(found.stdout.strip() or "?")
-    raise SystemExit("acme-tiny is not installed: .venv/bin/pip install -r bench/requirements.txt "
-                     "(or sudo apt-get install acme-tiny), or run with --skip-acme-tiny")
+class Issuance:
+    """ What every client of the comparison shares: one Pebble, one webroot, one trust store, one account key """
+
+    def __init__(self, folder, pebble, store):
+        self.folder, self.pebble, self.store = folder, pebble, store
+        self.webroot = os.path.join(folder, "www")
+        self.challenges = os.path.join(self.webroot, ".well-known", "acme-challenge")
+        os.makedirs(self.challenges)
+        self.env = store.env()
+        self.inis = {}
+        self.account_bits = 0
+        self.test_ca_only = []          # acme-tiny's times when it trusts only the test CA
+
+    def ini_for(self, directory):
+        """ Our acme.ini for an ACME directory URL (Pebble's, or the proxy's in front of it) """
+        if directory not in self.inis:
+            path = os.path.join(self.folder, "acme-{0}.ini".format(len(self.inis)))
+            self.pebble.write_acme_ini(path, ACMEDirectory=directory, CABundle=self.store.path)
+            self.inis[directory] = path
+        return self.inis[directory]
+
+    def run(self, args, extra=None):
+        return run_command(args, self.folder, dict(self.env, **(extra or {})))
+
+    def timed_run(self, args, extra=None):
+        """ (wall seconds, CPU seconds of the command and every process it waited for) """
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        elapsed, _out = self.run(args, extra)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
-def package_version(name):
-    from importlib.metadata import version
-    return version(name)
+def urls_in(value):
+    if isinstance(value, dict):
+        return [u for v in value.values() for u in urls_in(v)]
+    if isinstance(value, list):
+        return [u for v in value for u in urls_in(v)]
+    return [value] if isinstance(value, str) and value.startswith("http") else []
 
 
-def versus_acme_tiny(runs):
-    """ One name, http-01 from the same static web server, the same account key, CSR and CSR key made
-    outside both timings, against the same Pebble without validation delay. Each run: acme-tiny,
-    then ours, each with a fresh name. Both skip a self-check (acme-tiny: --disable-check; ours has
-    none in issue_certificate.py). Ours also checks the certificate against the key and the name
-    before saving it, and writes the order file and the chain atomically. """
-    command, label = acme_tiny_command()
-    folder = tempfile.mkdtemp(prefix="bench-tiny-")
-    www = os.path.join(folder, "www", ".well-known", "acme-challenge")
-    os.makedirs(www)
-    times = {"acme-tiny": [], "ours": []}
-    counts = {"acme-tiny": [], "ours": []}
+def check_points_at(urls, base, where):
+    """ Pebble builds its URLs from the request's Host: through the proxy they must all lead back to it """
+    stray = [u for u in urls if not u.startswith(base)]
+    if stray or not urls:
+        raise SystemExit("{0}: URLs that do not go through the proxy {1}: {2}".format(where, base, stray or "none"))
+
+
+def versus_peers(runs, rtts, wanted):
+    """ One name each, http-01 from the same static web server, the CSR and certificate key made outside
+    every timing, against one Pebble without validation delay, at each round-trip time (0: straight to
+    Pebble; else through DelayProxy). Each run: every client once, in an order that turns with the run.
+    Returns the clients and {rtt: {client name: {"seconds", "requests", "connections"}}} """
+    folder = tempfile.mkdtemp(prefix="bench-peers-")
+    results = {}
     with Pebble.on_free_ports(os.path.join(folder, "pebble"), env=QUIET) as pebble, \
             Webroot(os.path.join(folder, "www"), pebble.http_port):
-        pebble.write_acme_ini(os.path.join(folder, "acme.ini"))
-        python([os.path.join(ROOT, "make_account_key.py"), "--config", "acme.ini"], folder)
-        python([os.path.join(ROOT, "make_certificate_key.py"), "--config", "acme.ini"], folder)
-        python([os.path.join(ROOT, "new_account.py"), "--config", "acme.ini", "--agree-tos"], folder)
-        env = dict(os.environ, SSL_CERT_FILE=pebble.ca_file)
-        for run in range(runs):
-            for who in ("acme-tiny", "ours"):
-                name = "{0}-{1}-{2}.example.test".format(who.replace("-", ""), run, int(time.time() * 1000) % 10 ** 8)
-                python([os.path.join(ROOT, "make_csr.py"), "--config", "acme.ini", name], folder)
-                if who == "acme-tiny":
-                    args = command + ["--account-key", "account.key", "--csr", "example.test.csr",
-                                      "--acme-dir", www, "--directory-url", pebble.directory_url,
-                                      "--disable-check", "--quiet"]
-                else:
-                    args = [sys.executable, os.path.join(ROOT, "issue_certificate.py"), "--config", "acme.ini",
-                            "--csr", "example.test.csr", "--key", "example.test.key", "--webroot",
-                            os.path.join(folder, "www")]
-                before = len(served(pebble))
-                elapsed, _out = run_command(args, folder, env)
-                times[who].append(elapsed)
-                counts[who].append(len(served(pebble)) - before)
-    result = {who: (statistics.median(times[who]), statistics.median(counts[who]), min(times[who]), max(times[who]))
-              for who in times}
-    return label, dict(result, folder=folder)
+        bench = Issuance(folder, pebble, TrustStore(pebble.ca_file, os.path.join(folder, "trust-store.pem")))
+        everyone = clients(bench.store, wanted)
+        ready = [client for client in everyone if not client.missing]
+        base = bench.ini_for(pebble.directory_url)
+        for script in (["make_account_key.py"], ["make_certificate_key.py"], ["new_account.py", "--agree-tos"]):
+            bench.run([sys.executable, os.path.join(ROOT, script[0]), "--config", base] + script[1:])
+        with open(os.path.join(folder, "account.key"), "rb") as f:
+            bench.account_bits = serialization.load_pem_private_key(f.read(), None).key_size
+        for rtt in rtts:
+            with (DelayProxy(pebble.port, rtt / 1000) if rtt else contextlib.nullcontext()) as proxy:
+                directory = "https://localhost:{0}/dir".format(proxy.port) if proxy else pebble.directory_url
+                if proxy:
+                    answer = requests.get(directory, verify=bench.store.path, timeout=10).json()
+                    check_points_at(urls_in(answer), directory[:-len("dir")], "the directory")
+                for client in ready:
+                    client.prepare(bench, directory)
+                stats = results[rtt] = {c.name: {"seconds": [], "cpu": [], "requests": [], "connections": []}
+                                        for c in ready}
+                for run in range(runs):
+                    for client in ready[run % len(ready):] + ready[:run % len(ready)]:
+                        name = "{0}-{1}ms-{2}.example.test".format(client.name.replace("-", ""), rtt, run)
+                        bench.run([sys.executable, os.path.join(ROOT, "make_csr.py"), "--config", base, name])
+                        shutil.copyfile(os.path.join(folder, "example.test.csr"), os.path.join(folder, name + ".csr"))
+                        args, extra = client.command(bench, directory, name, name + ".csr")
+                        before, connections = len(served(pebble)), proxy.connections if proxy else 0
+                        elapsed, cpu = bench.timed_run(args, extra)
+                        stats[client.name]["seconds"].append(elapsed)
+                        stats[client.name]["cpu"].append(cpu)
+                        stats[client.name]["requests"].append(len(served(pebble)) - before)
+                        if proxy:
+                            stats[client.name]["connections"].append(proxy.connections - connections)
+                tiny = next((c for c in ready if c.name == "acme-tiny"), None)
+                if not rtt and tiny:        # as the bench used to run it: trusting only the test CA
+                    bench.test_ca_only = []
+                    for run in range(runs):
+                        name = "tinytestca-{0}.example.test".format(run)
+                        bench.run([sys.executable, os.path.join(ROOT, "make_csr.py"), "--config", base, name])
+                        args, extra = tiny.command(bench, directory, name, "example.test.csr")
+                        bench.test_ca_only.append(bench.run(args, dict(extra, SSL_CERT_FILE=pebble.ca_file))[0])
+                if proxy:
+                    with open(os.path.join(folder, "order.json"), encoding="utf8") as f:
+                        check_points_at(urls_in(json.load(f)), directory[:-len("dir")], "our last order")
+        bench.uacme_wrapper = next((c.wrapper for c in ready if c.name == "uacme"), [])
+    return bench, everyone, results
 
 
 def run_command(args, cwd, env):
@@ -281,53 +343,192 @@ def machine():
                                                                pebble.stdout.strip() or "?", platform.platform())
 
 
-def tiny_section(args):
-    """ issue_certificate.py beside acme-tiny, and where the time of each goes """
-    label, result = versus_acme_tiny(args.runs)
-    ours, tiny = result["ours"], result["acme-tiny"]
+def ms(seconds):
+    return "{0:.0f} ms".format(seconds * 1000)
+
+
+def peers_section(args):
+    """ issue_certificate.py beside acme-tiny, uacme and certbot at each round-trip time, and where the time goes """
+    bench, everyone, results = versus_peers(args.runs, args.rtt, args.peers)
+    ready = [c for c in everyone if not c.missing]
+    delayed = [rtt for rtt in args.rtt if rtt]
+    median = {rtt: {c.name: statistics.median(results[rtt][c.name]["seconds"]) for c in ready} for rtt in args.rtt}
+
+    def count(name, what):
+        values = [v for rtt in args.rtt for v in results[rtt][name][what]] if what == "requests" else \
+            [v for rtt in delayed for v in results[rtt][name][what]]
+        return statistics.median(values) if values else None
+
+    store = bench.store
+    lines = ["## issue_certificate.py beside acme-tiny, uacme, certbot", "",
+             "One name each, with http-01: every client writes its file into the same webroot, served by one static "
+             "web server on the port Pebble checks (acme-tiny `--acme-dir`, uacme its own `uacme.sh` hook, certbot "
+             "`--webroot`, ours `--webroot`). The same Pebble (no validation delay, no authorization reuse), one CSR "
+             "per run made outside every timing from the same certificate key, the same {0}-bit RSA account key "
+             "(certbot: its own account with a key of that size, registered before the timing). No client checks "
+             "its own challenge file first (acme-tiny: `--disable-check`; the others have no such check). Each run "
+             "runs every client once, in an order that turns with the run. Medians of {1} runs.".format(
+                 bench.account_bits, args.runs), "",
+             "Every client trusts the same file, as on a real machine: the system's CA bundle ({0}, {1} "
+             "certificates with the test CA) plus the test CA that signed Pebble's TLS certificate. Ours reads it "
+             "from `CABundle` in its ini, acme-tiny from `SSL_CERT_FILE`, certbot from `REQUESTS_CA_BUNDLE`, "
+             "uacme from `UACME_CAINFO` (uacme 1.7.6 and later; an older uacme reads only the system bundle, so "
+             "the bench bind-mounts the file over {2} in a mount namespace of uacme's own).".format(
+                 store.source, store.certificates, store.system or "the system bundle")]
+    if bench.test_ca_only and 0 in median:
+        lines[-1] += (" This matters most for acme-tiny, which opens a connection per request and loads its trust "
+                      "store each time: given only the test CA, as this bench used to give it, it takes {0} on "
+                      "loopback here instead of {1}.".format(ms(statistics.median(bench.test_ca_only)),
+                                                            ms(median[0]["acme-tiny"])))
+    lines += ["",
+             "Round-trip time: 0 ms is loopback, straight to Pebble; otherwise the clients reach Pebble through "
+             "bench/rtt_proxy.py, which holds every byte RTT/2 in each direction, so that a request and its answer "
+             "cost one RTT and a new connection its TCP and TLS handshakes (two RTTs with TLS 1.3). Pebble builds "
+             "its URLs from the request's Host header; the bench checks that the directory and our order point "
+             "back at the proxy. Pebble's own http-01 check of the webroot is not delayed.", "",
+             "Columns: requests counted in Pebble's log; TCP connections counted by the proxy; CPU time is user + "
+             "system time of the client and of the processes it waited for (hooks, openssl), median of all runs, "
+             "which other processes' load changes far less than wall time; wall time as median (fastest-slowest); "
+             "\"added by\" is the median at that RTT minus the median on loopback, beside what the requests and "
+             "connections alone should cost at that RTT (on a busy machine the loopback medians carry most of the "
+             "noise, so the two can differ by a few hundred ms either way).", "",
+             "Clients: " + "; ".join(c.label for c in ready) + "."]
+    missing = [c for c in everyone if c.missing]
+    if missing:
+        lines += ["", "Not measured: " + "; ".join("{0}: {1}".format(c.name, c.missing) for c in missing) + "."]
+    head = "| client | requests | TCP connections | CPU time |" + "".join(" {0} ms RTT (fastest-slowest) |".format(rtt)
+                                                          for rtt in args.rtt)
+    head += "".join(" added by {0} ms | (requests + 2 x connections) x RTT |".format(rtt) for rtt in delayed)
+    lines += ["", head, "|---|---:|---:|---:|" + "---:|" * (len(args.rtt) + 2 * len(delayed))]
+    for client in ready:
+        requests_, connections = count(client.name, "requests"), count(client.name, "connections")
+        cpu = statistics.median(v for rtt in args.rtt for v in results[rtt][client.name]["cpu"])
+        row = "| {0} | {1:.0f} | {2} | {3} |".format(
+            client.label.split(" (")[0] if client.name != "ours" else client.label, requests_,
+            "-" if connections is None else "{0:.0f}".format(connections), ms(cpu))
+        for rtt in args.rtt:
+            seconds = results[rtt][client.name]["seconds"]
+            row += " **{0}** ({1:.0f}-{2:.0f}) |".format(ms(median[rtt][client.name]), min(seconds) * 1000,
+                                                        max(seconds) * 1000)
+        for rtt in delayed:
+            added = median[rtt][client.name] - median[0][client.name] if 0 in median else None
+            row += " {0} | {1} |".format("-" if added is None else ms(added),
+                                         ms((requests_ + 2 * (connections or 0)) * rtt / 1000))
+        lines.append(row)
+    lines += [""]
+    for rtt in args.rtt:
+        ours = median[rtt]["ours"]
+        faster_peers = [c for c in ready if c.name != "ours" and median[rtt][c.name] <= ours]
+        slower_peers = [c for c in ready if c.name != "ours" and median[rtt][c.name] > ours]
+        text = "At {0} ms RTT ours takes {1}".format(rtt, ms(ours))
+        if slower_peers:
+            text += ": faster than " + ", ".join("{0} ({1}; {2})".format(
+                c.name, ms(median[rtt][c.name]), wins(results[rtt], c.name)) for c in slower_peers)
+        if faster_peers:
+            text += "{0}slower than {1}".format("; " if slower_peers else ": ", ", ".join(
+                "{0} ({1}, {2} less; {3})".format(c.name, ms(median[rtt][c.name]), ms(ours - median[rtt][c.name]),
+                                                  wins(results[rtt], c.name)) for c in faster_peers))
+        lines.append(text + ".")
+        for peer in faster_peers:
+            lines[-1] += " " + losing_note(results[rtt], peer.name, median[rtt])
+    lines += [""] + peer_notes(ready, results, args.rtt) + [""] + where_time_goes(bench, ready, results, median, args)
+    return lines
+
+
+def wins(stats, peer):
+    """ In how many runs ours beat the peer: both ran in every run, seconds apart, so that a busy spell of the
+    machine tends to hit both """
+    pairs = list(zip(stats["ours"]["seconds"], stats[peer]["seconds"]))
+    return "ours the faster in {0} of {1} runs".format(sum(a < b for a, b in pairs), len(pairs))
+
+
+def losing_note(stats, peer, median):
+    """ Where ours loses to a peer: CPU against waiting (for the server, for a CPU on a loaded machine, for timers) """
+    cpu = {who: statistics.median(stats[who]["cpu"]) for who in ("ours", peer)}
+    return ("Against {0}: ours used {1} of CPU, {0} {2}; the rest of each wall time is waiting (for Pebble's "
+            "answers, for a CPU when the machine is busy, for timers such as our two {3:.0f} ms pauses before a "
+            "first poll): {4} for ours, {5} for {0}.".format(
+                peer, ms(cpu["ours"]), ms(cpu[peer]), send.FIRST_POLL * 1000,
+                ms(median["ours"] - cpu["ours"]), ms(median[peer] - cpu[peer])))
+
+
+def peer_notes(ready, results, rtts):
+    """ The fixed waits in the peers, from their source, how often they showed, and certbot's request count """
+    names = [c.name for c in ready]
+    lines = []
+    if "certbot" in names:
+        lines.append("certbot waits a fixed second before its first look at the authorization "
+                     "(`certbot/_internal/auth_handler.py`: \"Give an initial second to the ACME CA server\") and "
+                     "another before each look at the order after finalizing (`acme/client.py`, "
+                     "`finalize_order`: `time.sleep(1)`): two of its seconds are sleep, whatever the CA.")
+    if "uacme" in names:
+        slow = sum(s > 5 for rtt in rtts for s in results[rtt]["uacme"]["seconds"])
+        total = sum(len(results[rtt]["uacme"]["seconds"]) for rtt in rtts)
+        lines.append("uacme looks at the challenge right after answering it and at the order right after "
+                     "finalizing; if it is not done yet, it sleeps 5 s, then 10, 20 ... (`uacme.c`, "
+                     "`for (unsigned u = 5; ...; u *= 2) ... sleep(u)`). Pebble had finished in time in {0} of "
+                     "{1} runs here{2}.".format(total - slow, total, "" if not slow else
+                                                 " (the others took over 5 s)"))
+    if lines:
+        lines = ["Fixed waits in the peers: " + " ".join(lines)]
+    if "certbot" in names:
+        lines += ["", "certbot makes one request fewer than ours: it keeps the account URL of its registration on "
+                  "disk, where ours, acme-tiny and uacme ask newAccount for it at every run (our scripts keep no "
+                  "account state: the article's get_account_url.py step)."]
+    return lines
+
+
+def where_time_goes(bench, ready, results, median, args):
     repeats = max(5, args.runs)
     floors = [
         ("Python itself", "pass"),
         ("acme-tiny's imports (stdlib only)", "import argparse, subprocess, json, os, sys, base64, binascii, time, "
                                                "hashlib, re, copy, textwrap, logging, urllib.request"),
         ("`import requests`", "import requests"),
-        ("our three dependencies", "import sys; sys.modules['cffi'] = None; import requests, "
-                                   "Crypto.Signature.pkcs1_15, Crypto.PublicKey.RSA, cryptography.x509"),
-        ("helper, myhelper, transport", "import sys; sys.path.insert(0, {0!r}); import helper, myhelper, transport, "
-                                        "cryptography.x509".format(ROOT)),
+        ("our three dependencies", "import requests, Crypto.Signature.pkcs1_15, Crypto.PublicKey.RSA, "
+                                   "cryptography.x509"),
+        ("helper, myhelper, lib (frame, send, answers)", "import sys; sys.path.insert(0, {0!r}); import helper, "
+                                                         "myhelper; from lib import frame, send, answers; "
+                                                         "import cryptography.x509".format(ROOT)),
     ]
     measured = [(what, import_floor(code, repeats)) for what, code in floors]
-    key = myhelper.load_private_key(os.path.join(result["folder"], "account.key"))
+    account_key = os.path.join(bench.folder, "account.key")
+    key = myhelper.load_private_key(account_key)
     signs = statistics.median(timed(lambda: [myhelper.sign(b"x" * 600, key) for _ in range(8)]) for _ in range(repeats))
     openssl = statistics.median(timed(lambda: [subprocess.run(
-        ["openssl", "dgst", "-sha256", "-sign", os.path.join(result["folder"], "account.key")], input=b"x" * 600,
+        ["openssl", "dgst", "-sha256", "-sign", account_key], input=b"x" * 600,
         capture_output=True, check=True) for _ in range(8)]) for _ in range(repeats))
-    faster = ours[0] < tiny[0]
-    lines = ["## issue_certificate.py beside acme-tiny", "",
-             "One name, the same Pebble (no validation delay, no authorization reuse), the same {0}-bit RSA "
-             "account key, CSR and certificate key made outside both timings, the http-01 files served by one "
-             "static web server (acme-tiny's `--acme-dir`, our `--webroot`), acme-tiny with `--disable-check` "
-             "(issue_certificate.py has no self-check). Each run: acme-tiny, then ours, each with a new name. "
-             "{1}; medians of {2} runs.".format(key.size_in_bits(), label, args.runs), "",
-             "| client | wall time (median) | fastest | slowest | requests |", "|---|---:|---:|---:|---:|",
-             "| acme-tiny | {0:.0f} ms | {2:.0f} ms | {3:.0f} ms | {1:.0f} |".format(
-                 tiny[0] * 1000, tiny[1], tiny[2] * 1000, tiny[3] * 1000),
-             "| `issue_certificate.py --webroot` | {0:.0f} ms | {2:.0f} ms | {3:.0f} ms | {1:.0f} |".format(
-                 ours[0] * 1000, ours[1], ours[2] * 1000, ours[3] * 1000), "",
-             "Ours is {0} acme-tiny here.".format("faster than" if faster else "{0:.0f} ms slower than".format(
-                 (ours[0] - tiny[0]) * 1000)), "",
-             "Where the time goes: what a run cannot avoid before its first request (median wall time of "
-             "`python -c` with the imports), and the eight signatures of one issuance.", "",
+    trust = statistics.median(timed(lambda: ssl.create_default_context(cafile=bench.store.path)) for _ in range(10))
+    lines = ["Where the time goes on loopback: what a run cannot avoid before its first request (median wall time "
+             "of `python -c` with the imports), the signatures of one issuance, and reading the trust store.", "",
              "| | wall time |", "|---|---:|"]
-    lines += ["| {0} | {1:.0f} ms |".format(what, seconds * 1000) for what, seconds in measured]
-    lines += ["| 8 RS256 signatures in pycryptodome (ours) | {0:.0f} ms |".format(signs * 1000),
-              "| 8 `openssl dgst -sign` processes (acme-tiny's) | {0:.0f} ms |".format(openssl * 1000), ""]
+    lines += ["| {0} | {1} |".format(what, ms(seconds)) for what, seconds in measured]
+    lines += ["| 8 RS256 signatures in pycryptodome (ours) | {0} |".format(ms(signs)),
+              "| 8 `openssl dgst -sign` processes (acme-tiny's) | {0} |".format(ms(openssl)),
+              "| loading the trust store into Python's `ssl` once | {0:.1f} ms |".format(trust * 1000)]
+    if bench.uacme_wrapper:
+        wrapper = statistics.median(timed(lambda: subprocess.run(bench.uacme_wrapper + ["true"], check=True))
+                                    for _ in range(repeats))
+        lines.append("| uacme's mount namespace and bind mount (`unshare`, `sh`, `mount`; in its times) | "
+                     "{0:.1f} ms |".format(wrapper * 1000))
+    lines.append("")
+    names = [c.name for c in ready]
+    delayed = [rtt for rtt in args.rtt if rtt]
+    if "acme-tiny" in names and delayed:
+        connections = statistics.median(results[delayed[0]]["acme-tiny"]["connections"])
+        lines.append("acme-tiny opens a new connection for each of its requests ({0:.0f}) and loads the trust "
+                     "store for each: about {1} of its loopback time, and two extra round trips per request away "
+                     "from loopback.".format(connections, ms(connections * trust)))
+    if "uacme" in names and delayed:
+        connections = statistics.median(results[delayed[0]]["uacme"]["connections"])
+        lines.append("uacme is written in C, but it too opens a new connection per request ({0:.0f}: a new "
+                     "libcurl handle each time), with a TLS handshake each: CPU on loopback (its CPU time is in the "
+                     "table) and two extra round trips per request away from loopback.".format(connections))
     deps = measured[3][1]
-    lines += ["Our dependencies alone (requests, pycryptodome, cryptography; the project's rules) take {0:.0f} ms to "
-              "import, and pycryptodome's eight signatures {1:.0f} ms: {2:.0f} ms before any exchange, {3} "
-              "acme-tiny's whole run ({4:.0f} ms), which needs only the standard library and the openssl "
-              "command.".format(deps * 1000, signs * 1000, (deps + signs) * 1000,
-                                "more than" if deps + signs > tiny[0] else "against", tiny[0] * 1000)]
+    lines.append("Ours keeps one connection for the whole issuance, so a round trip costs it one RTT per request. "
+                 "On loopback its floor is its start: our dependencies alone (requests, pycryptodome, cryptography; "
+                 "the project's rules) take {0} to import, pycryptodome's eight signatures {1}, reading the trust "
+                 "store {2:.0f} ms.".format(ms(deps), ms(signs), trust * 1000))
     return lines
 
 
@@ -359,23 +560,35 @@ def parser_section():
     return lines
 
 
+def load_average(value=None):
+    return "{0:.1f}".format((value or os.getloadavg())[0])
+
+
 def report(args):
+    start = os.getloadavg()
     lines = ["# Benchmarks", "",
-             "Reproduce with `.venv/bin/pip install -r bench/requirements.txt && .venv/bin/python bench/bench.py "
-             "--write` (without `--write` it only prints).", "",
-             "Machine: " + machine(), "Date: " + time.strftime("%Y-%m-%d"),
+             "Reproduce with `sudo apt-get install pebble acme-tiny uacme certbot && .venv/bin/python bench/bench.py "
+             "--write` (without `--write` it only prints; bench/bench.py says where else the peers may come from).",
+             "", "Machine: " + machine(), "Date: " + time.strftime("%Y-%m-%d"),
              "Medians of {0} runs unless said. Requests counted from Pebble's log (one line per request "
              "served).".format(args.runs), ""]
-    if not args.skip_acme_tiny:
-        lines += tiny_section(args) + [""]
+    if not args.skip_peers:
+        lines += peers_section(args) + [""]
+    at = next(i for i, line in enumerate(lines) if line.startswith("Machine: "))
+    lines[at] += ", load average {0} at the start, {1} after the peers (this machine may be shared: other " \
+        "processes' load shows as spread between fastest and slowest)".format(load_average(start), load_average())
+    if args.only_peers:
+        return "\n".join(lines) + "\n"
     folder = tempfile.mkdtemp(prefix="bench-")
     with Pebble.on_free_ports(os.path.join(folder, "pebble"), env=QUIET) as pebble:
-        stats = script_runs(pebble, args.runs)
-        import_floor = floor(pebble, 0, max(5, args.runs))
+        store = TrustStore(pebble.ca_file, os.path.join(folder, "trust-store.pem"))
+        stats = script_runs(pebble, args.runs, store)
+        import_floor = floor(pebble, 0, max(5, args.runs), store)
         per_count = {}
         lines += ["## Requests and time per script", "",
                   "Floor: `python -c \"import requests, Crypto\"` takes {0:.0f} ms here; a script's floor adds "
-                  "a new HTTPS session making as many requests as the script does (GET of the directory). "
+                  "a new HTTPS session (with the trust store of every client below) making as many requests "
+                  "as the script does (GET of the directory). "
                   "Overhead = wall time - floor: the other imports, argument parsing, key loading and "
                   "generation, signing, JSON, printing, and the short wait ({1:.0f} ms) before the first look "
                   "after answering a challenge or finalizing.".format(import_floor * 1000,
@@ -386,7 +599,7 @@ def report(args):
             entry = stats[label_of(args_)]
             count = int(statistics.median(entry["requests"]))
             if count not in per_count:
-                per_count[count] = floor(pebble, count, max(3, args.runs))
+                per_count[count] = floor(pebble, count, max(3, args.runs), store)
             wall = statistics.median(entry["seconds"])
             label = label_of(args_)
             lines.append("| `{0}` | {1} | {2} ({3}) | {4} | {5:.0f} ms | {6:.0f} ms | {7:+.0f} ms |".format(
@@ -423,7 +636,13 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default: 5)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100], help="names per certificate")
     parser.add_argument("--skip-scale", action="store_true", help="skip the 1/10/100-name runs")
-    parser.add_argument("--skip-acme-tiny", action="store_true", help="skip the comparison with acme-tiny")
+    parser.add_argument("--rtt", type=int, nargs="+", default=[0, 100], metavar="MS",
+                        help="round-trip times for the comparison with the peers (default: 0 100; 0 = loopback)")
+    parser.add_argument("--peers", nargs="+", default=["acme-tiny", "uacme", "certbot"],
+                        choices=["acme-tiny", "uacme", "certbot"], help="peers to compare with (default: all three)")
+    parser.add_argument("--skip-peers", "--skip-acme-tiny", dest="skip_peers", action="store_true",
+                        help="skip the comparison with the peers")
+    parser.add_argument("--only-peers", action="store_true", help="only the comparison with the peers")
     parser.add_argument("--write", action="store_true", help="write docs/BENCHMARKS.md")
     args = parser.parse_args(argv)
     text = report(args)
