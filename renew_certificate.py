@@ -180,10 +180,12 @@ def main(argv=None):
     renewal.write_state(state_file, {"serial": serial, "renewing": True})
     command = issue_command(args, ini, cert, cert_id, names)
     print("Running: python " + shlex.join([os.path.basename(command[1])] + command[2:]), flush=True)
-    if subprocess.run(command, stdin=subprocess.DEVNULL, pass_fds=(lock,)).returncode != 0:
+    code = subprocess.run(command, stdin=subprocess.DEVNULL, pass_fds=(lock,)).returncode
+    if code != 0:
         renewal.discard(key_file, chain_file)
-        sys.exit("Error: The renewal failed (above); {0} and {1} are unchanged. The next run tries again."
-                 .format(chain_file, key_file))
+        how = "above" if code > 0 else "issue_certificate.py was killed by signal {0}".format(-code)
+        sys.exit("Error: The renewal failed ({0}); {1} and {2} are unchanged. The next run tries again.".format(
+            how, chain_file, key_file))
     if args.new_key:                                            # the new key and its chain take their places
         renewal.swap(key_file, chain_file)
         print("The new key is in {0}; the old one in {0}.bak.".format(key_file))

@@ -373,6 +373,14 @@ def test_the_deploy_hook_runs_after_a_renewal_and_never_after_a_failure(renewing
     assert not (renewing.dir / STATE).exists()
 
 
+def test_a_killed_child_is_said_so(renewing):
+    renewing.child = lambda command: -9
+    code, out, err = renewing.run("--force", "--new-key", "--deploy-hook", "reload")
+    assert code == 1 and err == ("Error: The renewal failed (issue_certificate.py was killed by signal 9); {0} and {1} "
+                                 "are unchanged. The next run tries again.\n".format(CHAIN, KEY))
+    assert renewing.pair() == "old" and renewing.leftovers() == [] and not renewing.deploys
+
+
 def test_a_failed_deploy_hook_is_run_again_by_the_next_run(renewing):
     renewing.hook_status = 3
     code, out, err = renewing.run("--force", "--deploy-hook", "reload")
