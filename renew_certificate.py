@@ -163,8 +163,8 @@ def main(argv=None):
 
     # The certificate and its names: refused before anything is written or run when a name is not one
     cert = certs.load_certificate(chain_file, frame.command(args, "issue_certificate.py", "NAME..."))
-    names, serial, cert_id = renewal.checked_names(cert, chain_file), format(cert.serial_number, "x"), \
-        certs.cert_id(cert)
+    names, cert_id = renewal.checked_names(cert, chain_file), certs.cert_id(cert)
+    serial = format(cert.serial_number, "x")
     print("Certificate: {0} (serial {1}, for {2}), not after {3}".format(
         chain_file, serial, ", ".join(names), renewal.utc(cert.not_valid_after_utc.timestamp())))
     state = renewal.read_state(state_file)
