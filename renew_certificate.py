@@ -34,7 +34,8 @@ HTTP exchanges (then those of issue_certificate.py, when it renews):
     2. GET <renewalInfo>/<certificate ID>   ->  200, {"suggestedWindow": {"start", "end"}}, Retry-After
 
 acme.ini keys read: ChainFile, CertificateKeyFile, CSRFile, Profile, Challenge, HTTPPort, HTTPBind,
-Webroot, DNSHook, ACMEDirectory, UserAgent, Language, CABundle, Timeout (and those issue_certificate.py reads).
+Webroot, DNSHook, DNSResolver, TLSPort, TLSBind, ACMEDirectory, UserAgent, Language, CABundle, Timeout
+(and those issue_certificate.py reads).
 Example:
     python renew_certificate.py                                  # renews only when it is time
     python renew_certificate.py --deploy-hook "systemctl reload nginx"
@@ -49,7 +50,7 @@ import sys
 import time
 
 # lib first: a missing package is one line that says what to install, not a traceback
-from lib import answers, certs, config, frame, renewal, send
+from lib import answers, certs, config, dns01, dnspersist, frame, renewal, send
 import myhelper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -167,6 +168,9 @@ def main(argv=None):
     serial = format(cert.serial_number, "x")
     print("Certificate: {0} (serial {1}, for {2}), not after {3}".format(
         chain_file, serial, ", ".join(names), renewal.utc(cert.not_valid_after_utc.timestamp())))
+    if ini["Challenge"] == "dns-persist-01":       # the standing record: ends soon, has ended, lacks policy, missing
+        for line in dnspersist.renewal_warnings(names, ini["DNSResolver"], ini["Timeout"]):
+            print(line, file=sys.stderr)
     state = renewal.read_state(state_file)
     if state.get("renewing") and state["serial"] != serial:     # renewed, but its deploy hook has not succeeded
         deploy(args, ini, names, state_file, late=True)
@@ -177,6 +181,8 @@ def main(argv=None):
         return 0
 
     # Renew: issue_certificate.py does the ACME exchanges; the old chain and key stay until it succeeded
+    if args.new_key and ini["Challenge"] == "dns-01":   # a wrong DNSHook secret, said before a new key exists
+        dns01.DnsRecords(ini["DNSHook"], args.config).check(names)
     renewal.write_state(state_file, {"serial": serial, "renewing": True})
     command = issue_command(args, ini, cert, cert_id, names)
     print("Running: python " + shlex.join([os.path.basename(command[1])] + command[2:]), flush=True)

@@ -30,6 +30,7 @@ from lib import certs, frame, renewal
 CHAIN, KEY, CSR = "example.com.chain.pem", "example.com.key", "example.com.csr"
 STATE, LOCK, JOURNAL = CHAIN + ".renewal.json", CHAIN + ".lock", CHAIN + ".swap.json"
 DAY = 86400
+REAL_RUN = subprocess.run
 
 
 class Killed(BaseException):
@@ -127,6 +128,8 @@ class Renewing:
         if isinstance(command, str):                                     # the deploy hook
             self.deploys.append((command, kwargs["env"]))
             return subprocess.CompletedProcess(command, self.hook_status)
+        if "pass_fds" not in kwargs:                                     # a DNSHook's check: the real thing
+            return REAL_RUN(command, **kwargs)
         self.commands.append(command)
         assert kwargs["pass_fds"] == (self.locks[-1],)                 # the child holds the lock too
         if self.child:
@@ -523,3 +526,41 @@ def test_a_new_chain_that_is_not_for_the_new_key_is_never_swapped_in(renewing):
     code, out, err = renewing.run("--force", "--new-key", "--deploy-hook", "reload")
     assert code == 1 and err.startswith("Error: The new chain is not for the new key (its key is not the expected key)")
     assert renewing.pair() == "old" and renewing.leftovers() == [] and not renewing.deploys
+
+
+# -- the challenge types that need something at renewal ----------------------------------------------
+
+def test_dns_persist_01_warns_on_every_run_when_the_record_ends_soon(renewing, monkeypatch):
+    from conftest import write_ini
+    from lib import dnspersist
+    write_ini(renewing.dir / "acme.ini", Challenge="dns-persist-01")
+    until = int(time.time() + 10 * DAY)
+    monkeypatch.setattr(dnspersist, "look_up", lambda name, setting, timeout: [
+        "letsencrypt.org; accounturi=https://acme.test/acme/acct/123; persistUntil={0}".format(until)])
+    for _run in range(2):                                       # "Not yet" both times, and warned both times
+        code, out, err = renewing.run()
+        assert code == 0 and "Not yet" in out
+        assert err.count("Warning: the dns-persist-01 record for example.com stops authorizing on") == 1, err
+
+
+def test_dns_persist_01_says_what_to_publish_when_the_record_has_ended(renewing, monkeypatch):
+    from conftest import write_ini
+    from lib import dnspersist
+    write_ini(renewing.dir / "acme.ini", Challenge="dns-persist-01")
+    monkeypatch.setattr(dnspersist, "look_up", lambda name, setting, timeout: [
+        "letsencrypt.org; accounturi=https://acme.test/acme/acct/123; persistUntil=1000000000"])
+    code, out, err = renewing.run()
+    assert "stopped authorizing on 2001-09-09" in err and "python dns_persist_record.py example.com" in err
+
+
+def test_new_key_with_a_dns_hook_that_fails_its_check_makes_no_key(renewing, tmp_path):
+    from conftest import write_ini
+    hook = tmp_path / "hook.sh"
+    hook.write_text('#!/bin/sh\n[ "$1" = check ] && { echo "Error: wrong secret"; exit 1; }\nexit 0\n')
+    hook.chmod(0o755)
+    write_ini(renewing.dir / "acme.ini", Challenge="dns-01", DNSHook=str(hook))
+    renewing.reset(build_chain(renewing.old_pem, age=61))        # due by the lifetime rule
+    renewing.ari(**{"status": 404})
+    code, out, err = renewing.run("--new-key")
+    assert code == 1 and "wrong secret" in err and "Traceback" not in err
+    assert not (renewing.dir / (KEY + ".new")).exists() and renewing.pair() == "old" and not renewing.commands
