@@ -165,15 +165,66 @@ def fake():
         yield FakeAcme(rsps)
 
 
+MOCKED_TIMEOUT = 20          # seconds a mocked test may take (the slowest takes 2): a hang fails fast
+
+
+def pytest_collection_modifyitems(items):
+    """ pytest.ini gives every test 300 s (end-to-end tests start real CAs); a mocked test that hangs, say a
+    poll that never stops, fails after MOCKED_TIMEOUT instead, unless it sets its own timeout """
+    for item in items:
+        if item.get_closest_marker("e2e") is None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(MOCKED_TIMEOUT))
+
+
+def fast_rsa_pem(bits=2048):
+    """ A new RSA key as PEM, made by OpenSSL (through cryptography): 30 ms, where pycryptodome takes a second """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    return rsa.generate_private_key(65537, bits).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def keys_made_and_read_quickly():
+    """ The scripts make RSA keys and read the same few keys hundreds of times in a run. pycryptodome makes
+    an RSA key in about a second and runs primality tests on every key it reads (20 ms for 2048 bits);
+    cryptography validates every RSA key it loads (50 ms; 500 ms for 4096 bits). Here a new RSA key comes
+    from OpenSSL, and each distinct PEM is read (and checked) once per run: a key that is refused is
+    refused every time. What the scripts do with keys is unchanged; end-to-end tests run the real thing """
+    from cryptography.hazmat.primitives import serialization
+    import_key, load_pem, generate = RSA.import_key, serialization.load_pem_private_key, RSA.generate
+    read = {}
+
+    def once(function, data, *args, **kwargs):
+        key = (function, data if isinstance(data, (bytes, str)) else bytes(data), args, tuple(sorted(kwargs.items())))
+        if key not in read:
+            read[key] = function(data, *args, **kwargs)
+        return read[key]
+
+    def quick_generate(bits, randfunc=None, e=65537):
+        if randfunc is not None or e != 65537 or bits < 1024:
+            return generate(bits, randfunc, e)
+        numbers = serialization.load_pem_private_key(fast_rsa_pem(bits), None).private_numbers()
+        return RSA.construct((numbers.public_numbers.n, e, numbers.d, numbers.p, numbers.q), consistency_check=False)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(RSA, "import_key", lambda data, *args, **kwargs: once(import_key, data, *args, **kwargs))
+    patch.setattr(serialization, "load_pem_private_key", lambda data, *args, **kwargs: once(
+        load_pem, data, *args, **kwargs))
+    patch.setattr(RSA, "generate", quick_generate)
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def rsa_pem(tmp_path_factory):
-    """ One 2048-bit RSA account key for the whole run (generating keys is slow) """
-    return RSA.generate(2048).export_key()
+    """ One 2048-bit RSA account key for the whole run """
+    return RSA.import_key(fast_rsa_pem()).export_key()
 
 
 @pytest.fixture(scope="session")
 def cert_rsa_pem():
-    return RSA.generate(2048).export_key()
+    return RSA.import_key(fast_rsa_pem()).export_key()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import make_csr
 import new_account
 import request_certificate
 import revoke_certificate
-from conftest import write_ini
+from conftest import fast_rsa_pem, write_ini
 
 
 def ini(**values):
@@ -45,9 +45,9 @@ def folder(name):
     return lambda d: os.mkdir(d / name)
 
 
-SMALL_RSA = RSA.generate(1024).export_key()
+SMALL_RSA = fast_rsa_pem(1024)
 P384 = ECC.generate(curve="P-384").export_key(format="PEM").encode()
-PUBLIC = RSA.generate(2048).public_key().export_key()
+PUBLIC = RSA.import_key(fast_rsa_pem()).public_key().export_key()
 
 CASES = [
     # acme.ini
