@@ -93,11 +93,16 @@ class FakeAcme:
         self.unused = set()
         self.requests = []
         self.account_jwk = None
-        self.routes = {}
-        self.on("GET", "/directory", json=LE_DIRECTORY)
-        self.on("HEAD", "/acme/new-nonce", status=200)
+        self.check_signatures = True          # tests of something else may save the time
+        self.reset()
         for method in ("GET", "HEAD", "POST"):
             rsps.add_callback(method, re.compile(re.escape(BASE) + ".*"), callback=self.handle)
+
+    def reset(self):
+        """ Forget every scripted answer and request: as new, but the nonces it issued are still good """
+        self.routes, self.requests = {}, []
+        self.on("GET", "/directory", json=LE_DIRECTORY)
+        self.on("HEAD", "/acme/new-nonce", status=200)
 
     def on(self, method, path, *answers, **answer):
         self.routes[(method, path)] = list(answers) if answers else [answer]
@@ -121,7 +126,8 @@ class FakeAcme:
             assert header["nonce"] in self.unused, "nonce was not issued, or was used twice"
             self.unused.discard(header["nonce"])
             jwk = header.get("jwk") or self.account_jwk
-            verify_jws(body, jwk)
+            if self.check_signatures:
+                verify_jws(body, jwk)
             if "jwk" in header and path == "/acme/new-acct":
                 self.account_jwk = header["jwk"]
             record.update(header=header, payload=payload, body=body)
@@ -165,6 +171,17 @@ def fake():
         yield FakeAcme(rsps)
 
 
+def pytest_configure(config):
+    """ Test folders in memory (/dev/shm) when the machine has it and no --basetemp was given: on a
+    virtual machine's disk, creating a folder or writing a file can take a millisecond or two, and the
+    mocked tests make thousands; removed at the end of the run """
+    if config.option.basetemp is None and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        import tempfile
+        folder = tempfile.mkdtemp(prefix="pytest-acme-", dir="/dev/shm")
+        config.option.basetemp = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
 MOCKED_TIMEOUT = 20          # seconds a mocked test may take (the slowest takes 2): a hang fails fast
 
 
@@ -188,11 +205,13 @@ def fast_rsa_pem(bits=2048):
 def keys_made_and_read_quickly():
     """ The scripts make RSA keys and read the same few keys hundreds of times in a run. pycryptodome makes
     an RSA key in about a second and runs primality tests on every key it reads (20 ms for 2048 bits);
-    cryptography validates every RSA key it loads (50 ms; 500 ms for 4096 bits). Here a new RSA key comes
+    cryptography validates every RSA key it loads (50 ms; 500 ms for 4096 bits); an EC key's
+    public point is computed each time. Here a new RSA key comes
     from OpenSSL, and each distinct PEM is read (and checked) once per run: a key that is refused is
     refused every time. What the scripts do with keys is unchanged; end-to-end tests run the real thing """
     from cryptography.hazmat.primitives import serialization
     import_key, load_pem, generate = RSA.import_key, serialization.load_pem_private_key, RSA.generate
+    ecc_import_key = ECC.import_key
     read = {}
 
     def once(function, data, *args, **kwargs):
@@ -211,7 +230,26 @@ def keys_made_and_read_quickly():
     patch.setattr(RSA, "import_key", lambda data, *args, **kwargs: once(import_key, data, *args, **kwargs))
     patch.setattr(serialization, "load_pem_private_key", lambda data, *args, **kwargs: once(
         load_pem, data, *args, **kwargs))
+    patch.setattr(ECC, "import_key", lambda data, *args, **kwargs: once(ecc_import_key, data, *args, **kwargs))
     patch.setattr(RSA, "generate", quick_generate)
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def proxies_read_once():
+    """ requests reads the proxy settings from the whole environment on every request (half a millisecond
+    here, a few seconds in all); no test changes them, so each URL's answer is kept """
+    import requests.sessions
+    original, seen = requests.sessions.get_environ_proxies, {}
+
+    def once(url, no_proxy=None):
+        key = (urlparse(url).netloc, no_proxy)
+        if key not in seen:
+            seen[key] = original(url, no_proxy=no_proxy)
+        return dict(seen[key])
+    patch = pytest.MonkeyPatch()
+    patch.setattr(requests.sessions, "get_environ_proxies", once)
     yield
     patch.undo()
 
