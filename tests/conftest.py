@@ -345,10 +345,12 @@ def pebble_binaries():
                     "apt-get install pebble, or run ./test.sh which does.".format(", ".join(missing)))
 
 
-def make_chain(names, issuer_name="Fake Intermediate", key_pem=None, with_aki=False):
+def make_chain(names, issuer_name="Fake Intermediate", key_pem=None, with_aki=False, not_before=0,
+               not_after=90 * 86400):
     """ A PEM chain (leaf + issuer) for names, as a CA would send it; the leaf is for the private key
     key_pem (PEM bytes), or for a new key; with_aki: it names its issuer's key (as ARI needs), True for
-    the key's own identifier or the identifier's bytes """
+    the key's own identifier or the identifier's bytes; the leaf is valid from not_before to not_after,
+    in seconds from now """
     import datetime
 
     from cryptography import x509
@@ -360,10 +362,11 @@ def make_chain(names, issuer_name="Fake Intermediate", key_pem=None, with_aki=Fa
     issuer_key = ec.generate_private_key(ec.SECP256R1())
     issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)])
 
-    def build(subject, key, extensions=()):
+    def build(subject, key, extensions=(), start=0, end=90 * 86400):
         builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
                    .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=90)))
+                   .not_valid_before(now + datetime.timedelta(seconds=start))
+                   .not_valid_after(now + datetime.timedelta(seconds=end)))
         for extension in extensions:
             builder = builder.add_extension(extension, critical=False)
         return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
@@ -374,7 +377,8 @@ def make_chain(names, issuer_name="Fake Intermediate", key_pem=None, with_aki=Fa
         extensions.append(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()))
     elif with_aki:
         extensions.append(x509.AuthorityKeyIdentifier(with_aki, None, None))
-    leaf = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]), leaf_key, extensions)
+    leaf = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]), leaf_key, extensions, not_before,
+                 not_after)
     return leaf + build(issuer, issuer_key)
 
 
