@@ -94,7 +94,7 @@ MUTATIONS = [   # (name, file, snippet, replacement, what would break)
      "            with contextlib.nullcontext():", "a server that sends a byte a second keeps us forever"),
     ("send.https.unchecked", "lib/send.py", "        check_url(url, what, plain_http)", "        pass",
      "a plain http:// URL requested"),
-    ("send.tls.unverified", "lib/send.py", "verify=self.verify, allow_redirects", "verify=False, allow_redirects",
+    ("send.tls.unverified", "lib/send.py", "verify=self.verify, allow_redirects", "verify=not self.verify, allow_redirects",
      "TLS not verified"),
     # lib/answers.py: reading what the server said
     ("answers.url.any-scheme", "lib/answers.py", "ok = parsed.scheme in schemes and", "ok = bool(parsed.scheme) and",
