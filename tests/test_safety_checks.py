@@ -349,6 +349,27 @@ def test_a_finalize_retry_after_beyond_poll_timeout_is_not_slept(fake, workdir, 
     assert code == 1 and "PollTimeout (30 seconds)" in err and sum(no_sleep) <= 30
 
 
+# -- https only, for every URL: also those read back from the saved order -------------------------------
+
+@pytest.mark.parametrize("where", ["url", "authorizations"])
+def test_a_saved_order_with_a_plain_http_url_sends_nothing_there(fake, workdir, cert_rsa_pem, run, where):
+    (workdir / "example.com.key").write_bytes(cert_rsa_pem)
+    assert run(make_csr, "example.com")[0] == 0
+    order = {"status": "pending", "identifiers": [{"type": "dns", "value": "example.com"}],
+             "authorizations": [BASE + "/acme/authz/1"], "finalize": ORDER_URL + "/finalize"}
+    saved = {"url": ORDER_URL, "order": order}
+    if where == "url":
+        saved["url"] = "http://acme.test/acme/order/1"
+    else:
+        order["authorizations"] = ["http://acme.test/acme/authz/1"]
+    (workdir / "order.json").write_text(json.dumps(saved))
+    fake.existing_account()
+    import get_challenges
+    code, out, err = run(finalize_order if where == "url" else get_challenges)
+    assert code == 1 and "only https:// URLs are used" in err
+    assert not [r for r in fake.requests if r["url"].startswith("http://")]
+
+
 # -- what the server says is read with care ---------------------------------------------------------------
 
 def test_a_blocked_certificate_key_says_make_a_new_key_not_a_new_csr(fake, workdir, cert_rsa_pem, run):
