@@ -516,7 +516,7 @@ def test_the_web_servers_log_escapes_the_request_line(ca, run, monkeypatch, caps
 @pytest.mark.parametrize("identifier", [{"type": "dns", "value": "evil.example.net"},
                                         {"type": "dns", "value": "example.com\nevil"},
                                         {"type": "dns", "value": "EXAMPLE.com."}])
-def test_no_hook_runs_for_a_name_the_order_did_not_ask_for(ca, run, workdir, identifier):
+def test_no_hook_runs_for_a_name_the_order_did_not_ask_for(ca, run, workdir, no_sleep, identifier):
     log = workdir / "hook.log"
     write_ini(workdir / "acme.ini", ACMEDirectory=ca.url + "/dir", CABundle=ca.tls["pebble-ca.pem"],
               DNSHook="touch " + str(log))

@@ -228,7 +228,8 @@ def run_suite(folder, timeout):
     failed = re.findall(r"^(?:FAILED|ERROR) (tests/.+?)(?: - .*)?$", output, re.M)
     if not failed and "+ Timeout +" in output:           # pytest-timeout ended the run: the last test started
         started_tests = re.findall(r"^(tests/\S+::.+?)(?: (?:PASSED|FAILED|ERROR|SKIPPED).*)?$", output, re.M)
-        failed = [started_tests[-1].strip() + " (timeout)"] if started_tests else ["(a test timed out)"]
+        last = re.sub(r"\s*\++ Timeout.*", "", started_tests[-1]).strip() if started_tests else ""
+        failed = [last + " (timeout)"] if last else ["(a test timed out)"]
     if done.returncode == 0:
         return False, "", time.monotonic() - started
     return True, failed[0] if failed else "(exit {0})".format(done.returncode), time.monotonic() - started
