@@ -1,8 +1,8 @@
 """ Reading what the server said: every answer is untrusted input
 
 - JSON: objects only, nested MAX_DEPTH levels at most (parse_json, json_object);
-- each field checked for its type where a script reads it (field, url_field, time_field), and every
-  URL the server hands out is https:// (check_url);
+- each field checked for its type where a script reads it (field, url_field, time_field; list_field
+  and url_list for every item of a list), and every URL the server hands out is https:// (check_url);
 - problem documents (RFC 8555 §6.7) become AcmeProblem, with a hint by problem type;
 - headers (Location, Link, Retry-After) and PEM chains parsed in linear time;
 - names and tokens checked before any file, web server or hook acts on them (authz_name, token).
