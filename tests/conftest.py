@@ -176,8 +176,13 @@ def pytest_configure(config):
     virtual machine's disk, creating a folder or writing a file can take a millisecond or two, and the
     mocked tests make thousands; removed at the end of the run """
     if config.option.basetemp is None and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        import glob
         import tempfile
-        folder = tempfile.mkdtemp(prefix="pytest-acme-", dir="/dev/shm")
+        for left in glob.glob("/dev/shm/pytest-acme-*-*"):    # a run a timeout ended (os._exit) left its folder
+            pid = os.path.basename(left).split("-")[2]
+            if pid.isdigit() and not os.path.exists("/proc/" + pid):
+                shutil.rmtree(left, ignore_errors=True)
+        folder = tempfile.mkdtemp(prefix="pytest-acme-{0}-".format(os.getpid()), dir="/dev/shm")
         config.option.basetemp = folder
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
