@@ -78,7 +78,7 @@ def main(argv=None):
         # The CSR names exactly the order's identifiers (§7.4), and never with the account key (§11.1)
         names = sorted(myhelper.get_domains_from_csr(csr))
         ordered = sorted(answers.field(i, "value", str, "an identifier of the order").lower()
-                         for i in answers.field(order, "identifiers", list, "the order") if isinstance(i, dict))
+                         for i in answers.list_field(order, "identifiers", dict, "the order"))
         if names != ordered:
             sys.exit("Error: The CSR names {0}, but the order is for {1}. Use the CSR the order was made from, or "
                      "make a new order.".format(", ".join(names), helper.cut(", ".join(ordered), 1000)))

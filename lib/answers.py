@@ -1,8 +1,8 @@
 """ Reading what the server said: every answer is untrusted input
 
 - JSON: objects only, nested MAX_DEPTH levels at most (parse_json, json_object);
-- each field checked for its type where a script reads it (field, url_field, time_field), and every
-  URL the server hands out is https:// (check_url);
+- each field checked for its type where a script reads it (field, url_field, time_field; list_field
+  and url_list for every item of a list), and every URL the server hands out is https:// (check_url);
 - problem documents (RFC 8555 §6.7) become AcmeProblem, with a hint by problem type;
 - headers (Location, Link, Retry-After) and PEM chains parsed in linear time;
 - names and tokens checked before any file, web server or hook acts on them (authz_name, token).
@@ -25,6 +25,7 @@ from lib.frame import AcmeError
 
 MAX_DEPTH = 32                    # honest ACME answers nest 4 levels deep
 ERROR_NS = "urn:ietf:params:acme:error:"
+SPACE = re.compile(r"\s")
 
 HINTS = {
     "accountDoesNotExist": "No account uses this key yet: create it with python new_account.py",
@@ -77,6 +78,11 @@ class AcmeProblem(AcmeError):
             urls = re.findall(r"https://[^\s\"'<>]{1,500}", self.detail)
             return ("This account is paused for these names after too many failed validations: waiting will not "
                     "help. Visit {0} to unpause it, then try again.".format(urls[0] if urls else "the URL above"))
+        if self.type == "badCSR" and ("forbidden" in detail or "blocked" in detail):
+            return ("The CA refuses this certificate key: it is blocked (for example after a revocation for "
+                    "keyCompromise, or one signed with the key itself), and a new CSR for the same key is refused "
+                    "too. Make a new certificate key (python make_certificate_key.py NEW.key, then set "
+                    "CertificateKeyFile to it), then a new CSR: python make_csr.py NAME...")
         if self.type == "rateLimited":
             when = re.search(r"retry after ([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} UTC)", self.detail)
             if when:
@@ -89,7 +95,7 @@ def check_url(url, what, plain_http=False):
     schemes = ("https", "http") if plain_http else ("https",)
     try:
         parsed = urlparse(url)
-        ok = parsed.scheme in schemes and bool(parsed.hostname) and not any(c.isspace() for c in url)
+        ok = parsed.scheme in schemes and bool(parsed.hostname) and not SPACE.search(url)
     except ValueError:
         ok = False
     if not ok:
@@ -168,6 +174,24 @@ def url_field(obj, name, what):
     url = field(obj, name, str, what)
     check_url(url, "{0!r} in {1}".format(name, what))
     return url
+
+
+def list_field(obj, name, kind, what):
+    """ obj[name], a list whose every item is of kind (str, dict, ...) """
+    items = field(obj, name, list, what)
+    for number, item in enumerate(items, 1):
+        if type(item) is not kind:
+            raise AcmeError("Error: The server sent {0} where {1} was expected: item {2} of {3!r} in {4}.".format(
+                kind_of(item), KINDS[kind], number, name, what))
+    return items
+
+
+def url_list(obj, name, what):
+    """ obj[name], a list of https:// URLs (an order's authorizations) """
+    urls = list_field(obj, name, str, what)
+    for url in urls:
+        check_url(url, "an item of {0!r} in {1}".format(name, what))
+    return urls
 
 
 def time_field(obj, name, what):

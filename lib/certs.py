@@ -33,7 +33,9 @@ def load_pem_chain(text):
             if line.startswith("-----END "):
                 blocks.append("\n".join(block))
                 block = None
-    if block is not None or not blocks:
+    if block is not None:
+        raise ValueError("its last block is cut off (no -----END line): the answer is incomplete")
+    if not blocks:
         raise ValueError("the chain holds no complete certificate")
     certs = []
     for number, pem in enumerate(blocks, 1):

@@ -67,13 +67,11 @@ def check_order(order, identifiers):
     asked = sorted((i["type"], i["value"]) for i in identifiers)
     got = sorted((answers.field(i, "type", str, "an identifier of the order"),
                   answers.field(i, "value", str, "an identifier of the order").lower())
-                 for i in answers.field(order, "identifiers", list, "the order") if isinstance(i, dict))
+                 for i in answers.list_field(order, "identifiers", dict, "the order"))
     if got != asked:
         sys.exit("Error: The server's order is for {0}, not for the names asked for: not for {1}. Do not use this "
                  "order; check the names and try again.".format(helper.cut([v for _t, v in got], 500),
                                                                 ", ".join(v for _t, v in asked)))
-    urls = answers.field(order, "authorizations", list, "the order")
-    for url in urls:
-        answers.check_url(url if isinstance(url, str) else repr(url), "an authorization URL of the order")
+    urls = answers.url_list(order, "authorizations", "the order")
     answers.url_field(order, "finalize", "the order")
     return urls

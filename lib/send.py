@@ -34,7 +34,7 @@ from lib.frame import AcmeError
 MAX_BODY = 1024 * 1024            # 1 MiB: a directory or a chain of a few certificates, many times over
 MAX_NONCE_RETRIES = 20            # Pebble rejects up to half the good nonces on purpose (NONCEREJECT)
 MAX_WAIT_RETRY = 10               # a 429 or 503 asking for at most this many seconds is waited out...
-MAX_BUSY_RETRIES = 3              # ...this many times at most
+MAX_BUSY_RETRIES = 3              # ...in this many tries in all (the first included: 2 waits at most)
 FIRST_POLL = 0.02                 # seconds before the first look after answering a challenge or finalizing
 MIN_POLL_INTERVAL = 1.0           # later looks at the same resource: at least this far apart
 MAX_POLL_INTERVAL = 10.0

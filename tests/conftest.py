@@ -93,11 +93,16 @@ class FakeAcme:
         self.unused = set()
         self.requests = []
         self.account_jwk = None
-        self.routes = {}
-        self.on("GET", "/directory", json=LE_DIRECTORY)
-        self.on("HEAD", "/acme/new-nonce", status=200)
+        self.check_signatures = True          # tests of something else may save the time
+        self.reset()
         for method in ("GET", "HEAD", "POST"):
             rsps.add_callback(method, re.compile(re.escape(BASE) + ".*"), callback=self.handle)
+
+    def reset(self):
+        """ Forget every scripted answer and request: as new, but the nonces it issued are still good """
+        self.routes, self.requests = {}, []
+        self.on("GET", "/directory", json=LE_DIRECTORY)
+        self.on("HEAD", "/acme/new-nonce", status=200)
 
     def on(self, method, path, *answers, **answer):
         self.routes[(method, path)] = list(answers) if answers else [answer]
@@ -121,7 +126,8 @@ class FakeAcme:
             assert header["nonce"] in self.unused, "nonce was not issued, or was used twice"
             self.unused.discard(header["nonce"])
             jwk = header.get("jwk") or self.account_jwk
-            verify_jws(body, jwk)
+            if self.check_signatures:
+                verify_jws(body, jwk)
             if "jwk" in header and path == "/acme/new-acct":
                 self.account_jwk = header["jwk"]
             record.update(header=header, payload=payload, body=body)
@@ -165,15 +171,103 @@ def fake():
         yield FakeAcme(rsps)
 
 
+def pytest_configure(config):
+    """ Test folders in memory (/dev/shm) when the machine has it and no --basetemp was given: on a
+    virtual machine's disk, creating a folder or writing a file can take a millisecond or two, and the
+    mocked tests make thousands; removed at the end of the run """
+    if config.option.basetemp is None and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        import glob
+        import tempfile
+        for left in glob.glob("/dev/shm/pytest-acme-*-*"):    # a run a timeout ended (os._exit) left its folder
+            pid = os.path.basename(left).split("-")[2]
+            if pid.isdigit() and not os.path.exists("/proc/" + pid):
+                shutil.rmtree(left, ignore_errors=True)
+        folder = tempfile.mkdtemp(prefix="pytest-acme-{0}-".format(os.getpid()), dir="/dev/shm")
+        config.option.basetemp = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+MOCKED_TIMEOUT = 20          # seconds a mocked test may take (the slowest takes 2): a hang fails fast
+
+
+def pytest_collection_modifyitems(items):
+    """ pytest.ini gives every test 300 s (end-to-end tests start real CAs); a mocked test that hangs, say a
+    poll that never stops, fails after MOCKED_TIMEOUT instead, unless it sets its own timeout """
+    for item in items:
+        if item.get_closest_marker("e2e") is None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(MOCKED_TIMEOUT))
+
+
+def fast_rsa_pem(bits=2048):
+    """ A new RSA key as PEM, made by OpenSSL (through cryptography): 30 ms, where pycryptodome takes a second """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    return rsa.generate_private_key(65537, bits).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def keys_made_and_read_quickly():
+    """ The scripts make RSA keys and read the same few keys hundreds of times in a run. pycryptodome makes
+    an RSA key in about a second and runs primality tests on every key it reads (20 ms for 2048 bits);
+    cryptography validates every RSA key it loads (50 ms; 500 ms for 4096 bits); an EC key's
+    public point is computed each time. Here a new RSA key comes
+    from OpenSSL, and each distinct PEM is read (and checked) once per run: a key that is refused is
+    refused every time. What the scripts do with keys is unchanged; end-to-end tests run the real thing """
+    from cryptography.hazmat.primitives import serialization
+    import_key, load_pem, generate = RSA.import_key, serialization.load_pem_private_key, RSA.generate
+    ecc_import_key = ECC.import_key
+    read = {}
+
+    def once(function, data, *args, **kwargs):
+        key = (function, data if isinstance(data, (bytes, str)) else bytes(data), args, tuple(sorted(kwargs.items())))
+        if key not in read:
+            read[key] = function(data, *args, **kwargs)
+        return read[key]
+
+    def quick_generate(bits, randfunc=None, e=65537):
+        if randfunc is not None or e != 65537 or bits < 1024:
+            return generate(bits, randfunc, e)
+        numbers = serialization.load_pem_private_key(fast_rsa_pem(bits), None).private_numbers()
+        return RSA.construct((numbers.public_numbers.n, e, numbers.d, numbers.p, numbers.q), consistency_check=False)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(RSA, "import_key", lambda data, *args, **kwargs: once(import_key, data, *args, **kwargs))
+    patch.setattr(serialization, "load_pem_private_key", lambda data, *args, **kwargs: once(
+        load_pem, data, *args, **kwargs))
+    patch.setattr(ECC, "import_key", lambda data, *args, **kwargs: once(ecc_import_key, data, *args, **kwargs))
+    patch.setattr(RSA, "generate", quick_generate)
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def proxies_read_once():
+    """ requests reads the proxy settings from the whole environment on every request (half a millisecond
+    here, a few seconds in all); no test changes them, so each URL's answer is kept """
+    import requests.sessions
+    original, seen = requests.sessions.get_environ_proxies, {}
+
+    def once(url, no_proxy=None):
+        key = (urlparse(url).netloc, no_proxy)
+        if key not in seen:
+            seen[key] = original(url, no_proxy=no_proxy)
+        return dict(seen[key])
+    patch = pytest.MonkeyPatch()
+    patch.setattr(requests.sessions, "get_environ_proxies", once)
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def rsa_pem(tmp_path_factory):
-    """ One 2048-bit RSA account key for the whole run (generating keys is slow) """
-    return RSA.generate(2048).export_key()
+    """ One 2048-bit RSA account key for the whole run """
+    return RSA.import_key(fast_rsa_pem()).export_key()
 
 
 @pytest.fixture(scope="session")
 def cert_rsa_pem():
-    return RSA.generate(2048).export_key()
+    return RSA.import_key(fast_rsa_pem()).export_key()
 
 
 @pytest.fixture
@@ -256,10 +350,12 @@ def pebble_binaries():
                     "apt-get install pebble, or run ./test.sh which does.".format(", ".join(missing)))
 
 
-def make_chain(names, issuer_name="Fake Intermediate", key_pem=None, with_aki=False):
+def make_chain(names, issuer_name="Fake Intermediate", key_pem=None, with_aki=False, not_before=0,
+               not_after=90 * 86400):
     """ A PEM chain (leaf + issuer) for names, as a CA would send it; the leaf is for the private key
     key_pem (PEM bytes), or for a new key; with_aki: it names its issuer's key (as ARI needs), True for
-    the key's own identifier or the identifier's bytes """
+    the key's own identifier or the identifier's bytes; the leaf is valid from not_before to not_after,
+    in seconds from now """
     import datetime
 
     from cryptography import x509
@@ -271,10 +367,11 @@ def make_chain(names, issuer_name="Fake Intermediate", key_pem=None, with_aki=Fa
     issuer_key = ec.generate_private_key(ec.SECP256R1())
     issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)])
 
-    def build(subject, key, extensions=()):
+    def build(subject, key, extensions=(), start=0, end=90 * 86400):
         builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
                    .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=90)))
+                   .not_valid_before(now + datetime.timedelta(seconds=start))
+                   .not_valid_after(now + datetime.timedelta(seconds=end)))
         for extension in extensions:
             builder = builder.add_extension(extension, critical=False)
         return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
@@ -285,7 +382,8 @@ def make_chain(names, issuer_name="Fake Intermediate", key_pem=None, with_aki=Fa
         extensions.append(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()))
     elif with_aki:
         extensions.append(x509.AuthorityKeyIdentifier(with_aki, None, None))
-    leaf = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]), leaf_key, extensions)
+    leaf = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]), leaf_key, extensions, not_before,
+                 not_after)
     return leaf + build(issuer, issuer_key)
 
 

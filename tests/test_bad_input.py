@@ -22,7 +22,7 @@ import make_csr
 import new_account
 import request_certificate
 import revoke_certificate
-from conftest import write_ini
+from conftest import fast_rsa_pem, write_ini
 
 
 def ini(**values):
@@ -45,9 +45,9 @@ def folder(name):
     return lambda d: os.mkdir(d / name)
 
 
-SMALL_RSA = RSA.generate(1024).export_key()
+SMALL_RSA = fast_rsa_pem(1024)
 P384 = ECC.generate(curve="P-384").export_key(format="PEM").encode()
-PUBLIC = RSA.generate(2048).public_key().export_key()
+PUBLIC = RSA.import_key(fast_rsa_pem()).public_key().export_key()
 
 CASES = [
     # acme.ini
@@ -65,6 +65,15 @@ CASES = [
     ("ACMEDirectory not a URL", ini(ACMEDirectory="acme-staging"), get_directory, [], "not an https:// URL"),
     ("Timeout not a number", ini(Timeout="ten"), get_directory, [], "Timeout in acme.ini must be a number"),
     ("Timeout negative", ini(Timeout="-1"), get_directory, [], "Timeout in acme.ini must be a number"),
+    ("HTTPPort above 65535", ini(HTTPPort="70000"), http01_challenge, [],
+     "HTTPPort in acme.ini must be a number from 1 to 65535, not '70000'"),
+    ("HTTPPort 0", ini(HTTPPort="0"), http01_challenge, [], "HTTPPort in acme.ini must be a number from 1 to 65535"),
+    ("HTTPPort not a whole number", ini(HTTPPort="80.5"), issue_certificate, ["example.com"],
+     "HTTPPort in acme.ini must be a number from 1 to 65535"),
+    ("Timeout above an hour", ini(Timeout="3601"), get_directory, [], "Timeout in acme.ini must be a number from"),
+    ("PollTimeout above a day", ini(PollTimeout="86401"), get_directory, [],
+     "PollTimeout in acme.ini must be a number from 1 to 86400"),
+    ("DNSWait negative", ini(DNSWait="-5"), get_directory, [], "DNSWait in acme.ini must be a number from 0"),
     ("CABundle missing", ini(CABundle="missing-ca.pem"), get_directory, [], "CABundle in acme.ini names"),
     ("PollTimeout not a number", lambda d: (write_ini(d / "acme.ini", PollTimeout="soon"),
                                             (d / "order.json").write_text('{"url": "https://acme.test/o/1", '

@@ -28,7 +28,7 @@ import hostile_inputs
 import http01_challenge
 import issue_certificate
 import new_account
-from lib import frame, http01, send
+from lib import certs, frame, http01, send
 from conftest import make_chain, write_ini
 from pebble import make_tls_files
 
@@ -346,6 +346,94 @@ def test_a_certificate_body_that_is_not_ascii(ca, run, workdir):
     assert_clean_failure(code, out, err, "not ASCII")
 
 
+def issued_by(ca, chain, names=("example.com",)):
+    """ The hostile server answers issue_certificate.py honestly up to the chain: an order for names whose
+    authorizations are already valid, finalize answered "valid", then chain """
+    u = ca.url
+    ca.order = dict(ca.order, status="pending", identifiers=[{"type": "dns", "value": n} for n in names],
+                    authorizations=[u + "/authz/{0}".format(i) for i in range(1, len(names) + 1)])
+    for number, name in enumerate(names, 1):
+        authz = dict(ca.authz, status="valid", identifier={"type": "dns", "value": name})
+        ca.on("POST", "/authz/{0}".format(number), lambda h, authz=authz: reply(h, obj=authz))
+    ca.on("POST", "/new-order", lambda h: reply(h, 201, ca.order, headers={"Location": u + "/order/1"}))
+    ca.on("POST", "/finalize/1", lambda h: reply(h, obj=dict(ca.order, status="valid", certificate=u + "/cert")))
+    valid_order_with(ca, chain)
+
+
+def fetch_chain(ca, run, workdir, script, chain, names=("example.com",)):
+    """ Run get_certificate.py (the order saved for names) or issue_certificate.py NAME... against a CA
+    that sends chain; ChainFile holds "old chain" before """
+    (workdir / "example.com.chain.pem").write_text("old chain\n")
+    if script is get_certificate:
+        order = dict(ca.order, identifiers=[{"type": "dns", "value": n} for n in names])
+        (workdir / "order.json").write_text(json.dumps({"url": ca.url + "/order/1", "order": order}))
+        valid_order_with(ca, chain)
+        return run(get_certificate)
+    issued_by(ca, chain, names)
+    return run(issue_certificate, "--agree-tos", *names)
+
+
+DAY = 86400
+MISFITS = [   # (what, the names in the certificate, the names ordered, valid from, valid to (s from now), words)
+    ("an extra name", ["example.com", "evil.example.net"], ["example.com"], 0, 90 * DAY,
+     "it also names evil.example.net, which was not asked for"),
+    ("a missing name", ["example.com"], ["example.com", "www.example.com"], 0, 90 * DAY,
+     "it does not name www.example.com"),
+    ("not yet valid", ["example.com"], ["example.com"], certs.CLOCK_SKEW + 600, 90 * DAY, "it is not valid before"),
+    ("expired", ["example.com"], ["example.com"], -90 * DAY, -60, "it expired at"),
+]
+
+
+@pytest.mark.parametrize("script", [get_certificate, issue_certificate], ids=["get_certificate", "issue_certificate"])
+@pytest.mark.parametrize("what, named, ordered, start, end, words", MISFITS, ids=[m[0] for m in MISFITS])
+def test_a_certificate_that_does_not_fit_the_order_is_refused_before_saving(ca, run, workdir, script, what, named,
+                                                                           ordered, start, end, words):
+    chain = make_chain(named, key_pem=(workdir / "example.com.key").read_bytes(), not_before=start, not_after=end)
+    code, out, err = fetch_chain(ca, run, workdir, script, chain, ordered)
+    assert_clean_failure(code, out, err, words, "example.com.chain.pem is unchanged")
+    assert (workdir / "example.com.chain.pem").read_text() == "old chain\n"
+    assert not (workdir / "example.com.chain.pem.bak").exists()
+
+
+@pytest.mark.parametrize("script", [get_certificate, issue_certificate], ids=["get_certificate", "issue_certificate"])
+def test_a_notbefore_within_the_clock_skew_is_accepted(ca, run, workdir, script):
+    chain = make_chain(["example.com"], key_pem=(workdir / "example.com.key").read_bytes(),
+                       not_before=certs.CLOCK_SKEW - 120)
+    code, out, err = fetch_chain(ca, run, workdir, script, chain)
+    assert code == 0, err
+    assert (workdir / "example.com.chain.pem").read_text() == chain
+
+
+def pem_blocks(chain):
+    return ["-----BEGIN" + block for block in chain.split("-----BEGIN")[1:]]
+
+
+@pytest.mark.parametrize("script", [get_certificate, issue_certificate], ids=["get_certificate", "issue_certificate"])
+def test_cert_junk_between_blocks(ca, run, workdir, script):
+    """ Scenario cert_junk_between_blocks: text before, between and after the PEM blocks, CRLF line ends.
+    The chain is accepted, and the file holds only the certificates, re-encoded """
+    chain = make_chain(["example.com"], key_pem=(workdir / "example.com.key").read_bytes())
+    leaf, issuer = pem_blocks(chain)
+    sent = ("Here is your certificate" + ESC + "\n" + leaf + "\nSubject: junk between the blocks\n\n" + issuer
+            + "trailing text, no newline").replace("\n", "\r\n")
+    code, out, err = fetch_chain(ca, run, workdir, script, sent)
+    assert code == 0, err
+    saved = (workdir / "example.com.chain.pem").read_text()
+    assert saved == leaf + issuer and saved.count("-----BEGIN CERTIFICATE-----") == 2
+    assert "junk" not in saved and "\r" not in saved and "\x1b" not in saved
+
+
+@pytest.mark.parametrize("script", [get_certificate, issue_certificate], ids=["get_certificate", "issue_certificate"])
+@pytest.mark.parametrize("cut", ["in the middle of the last block", "before its END line"])
+def test_a_chain_whose_last_block_is_cut_off_is_refused(ca, run, workdir, script, cut):
+    chain = make_chain(["example.com"], key_pem=(workdir / "example.com.key").read_bytes())
+    leaf, issuer = pem_blocks(chain)
+    issuer = issuer[:len(issuer) // 2] if cut.startswith("in") else issuer[:issuer.index("-----END")]
+    code, out, err = fetch_chain(ca, run, workdir, script, leaf + issuer)
+    assert_clean_failure(code, out, err, "cut off")
+    assert (workdir / "example.com.chain.pem").read_text() == "old chain\n"
+
+
 # -- 5. every value from the server is type-checked where it is used ------------------------------------
 
 @pytest.mark.parametrize("order, words", [
@@ -428,7 +516,7 @@ def test_the_web_servers_log_escapes_the_request_line(ca, run, monkeypatch, caps
 @pytest.mark.parametrize("identifier", [{"type": "dns", "value": "evil.example.net"},
                                         {"type": "dns", "value": "example.com\nevil"},
                                         {"type": "dns", "value": "EXAMPLE.com."}])
-def test_no_hook_runs_for_a_name_the_order_did_not_ask_for(ca, run, workdir, identifier):
+def test_no_hook_runs_for_a_name_the_order_did_not_ask_for(ca, run, workdir, no_sleep, identifier):
     log = workdir / "hook.log"
     write_ini(workdir / "acme.ini", ACMEDirectory=ca.url + "/dir", CABundle=ca.tls["pebble-ca.pem"],
               DNSHook="touch " + str(log))

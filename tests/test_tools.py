@@ -28,3 +28,17 @@ def test_hook_reports_a_failed_call(capsys):
     responses.add(responses.POST, "http://127.0.0.1:9/set-txt", status=500)
     assert challtestsrv_hook.main(["--url", "http://127.0.0.1:9", "set", "n", "v"]) == 1
     assert "failed" in capsys.readouterr().err
+
+
+def test_every_mutation_of_tools_mutate_still_finds_its_snippet_once():
+    """ tools/mutate.py breaks the safety checks one by one; a snippet that no longer matches the source
+    would test nothing. When a check is rewritten, update its mutation (and run the tool) """
+    import mutate
+    problems = []
+    for mutation in mutate.MUTATIONS:
+        try:
+            mutate.check(mutation)
+        except ValueError as error:
+            problems.append(str(error))
+    names = [m[0] for m in mutate.MUTATIONS]
+    assert not problems and len(set(names)) == len(names) >= 30, problems
