@@ -235,6 +235,8 @@ def run_with(run, reader, workdir, script):
     files, _chain = reader
     for name, data in files.items():
         (workdir / name).write_bytes(data)
+        if name.endswith(".key"):
+            (workdir / name).chmod(0o600)                   # as make_*_key.py writes them: no warning
     return run(script, *SCRIPTS[script])
 
 
