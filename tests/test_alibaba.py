@@ -16,7 +16,7 @@ import export_pfx
 import install_api_gateway
 import install_cdn
 import issue_certificate
-from conftest import ROOT, make_chain, write_ini
+from fake_ca import ROOT, make_chain, write_ini
 from fake_alibaba import ACCESS_KEY_SECRET, PAGE_SIZE_LIMIT, FakeAlibaba
 from lib import dns01
 from lib.frame import AcmeError

@@ -22,7 +22,7 @@ import make_csr
 import new_account
 import request_certificate
 import revoke_certificate
-from conftest import fast_rsa_pem, write_ini
+from fake_ca import fast_rsa_pem, write_ini
 
 
 def ini(**values):

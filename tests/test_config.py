@@ -7,7 +7,7 @@ import pytest
 
 import make_csr
 import myhelper
-from conftest import write_ini
+from fake_ca import write_ini
 from lib import config
 
 

@@ -21,7 +21,7 @@ import dns_persist01_challenge
 import dns_persist_record
 import get_challenges
 import issue_certificate
-from conftest import ACCOUNT_URL, BASE, LE_DIRECTORY, make_chain, problem, write_ini
+from fake_ca import ACCOUNT_URL, BASE, LE_DIRECTORY, make_chain, problem, write_ini
 from fake_alibaba import FakeAlibaba
 from lib import dnslookup, dnspersist
 from lib.frame import AcmeError

@@ -15,7 +15,7 @@ from Crypto.PublicKey import RSA
 import helper
 from lib import frame
 import myhelper
-from conftest import ROOT, make_chain
+from fake_ca import ROOT, make_chain
 
 MODULES = ("helper.py", "myhelper.py")                                   # the article's, imported by the scripts
 LIB = sorted(os.path.join("lib", f) for f in os.listdir(os.path.join(ROOT, "lib")) if f.endswith(".py"))

@@ -2,7 +2,7 @@
 Pebble 2.4 lacks: renewal information (RFC 9773) and certificate profiles. It runs from its own
 virtual environment (.venv-a2c, made by tools/setup.sh); a missing one fails these tests. Challenge
 validation is off there: http-01 and dns-01 are proven against Pebble. acme2certifier accepts but
-ignores "replaces", so alreadyReplaced is covered by the mocks (test_lets_encrypt_mocked.py).
+ignores "replaces", so alreadyReplaced is covered by the mocks (test_lets_encrypt_answers.py).
 """
 
 import json
@@ -12,7 +12,7 @@ import time
 import pytest
 
 from acme2certifier import VENV_PYTHON, Acme2Certifier
-from conftest import Reader
+from real_cas import Reader
 
 pytestmark = [pytest.mark.e2e, pytest.mark.acme2certifier]
 

@@ -11,7 +11,7 @@ import pytest
 from cryptography import x509
 
 from acme2certifier import ISSUER_DOMAIN, VENV_PYTHON, Acme2Certifier
-from conftest import Reader
+from real_cas import Reader
 from local_dns import LocalDNS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.acme2certifier]

@@ -11,7 +11,7 @@ import os
 import pytest
 from cryptography import x509
 
-from conftest import Reader, start_pebble
+from real_cas import Reader, start_pebble
 from pebble import Pebble, PebbleError, free_port
 
 pytestmark = pytest.mark.e2e
@@ -263,7 +263,7 @@ def in_terminal(reader, script, *args, answers=()):
     import select
     import subprocess
     import sys
-    from conftest import ROOT
+    from fake_ca import ROOT
     master, slave = pty.openpty()
     process = subprocess.Popen([sys.executable, os.path.join(ROOT, script)] + list(args), cwd=reader.folder,
                                stdin=slave, stdout=slave, stderr=slave, close_fds=True)
@@ -325,7 +325,7 @@ def test_alternate_chains(tmp_path_factory, tmp_path):
 def test_output_piped_into_head_is_no_traceback(pebble, tmp_path):
     import subprocess
     import sys
-    from conftest import ROOT
+    from fake_ca import ROOT
     Reader(tmp_path, pebble)
     result = subprocess.run("{0} {1} | head -1".format(sys.executable, os.path.join(ROOT, "get_directory.py")),
                             shell=True, cwd=str(tmp_path), capture_output=True, text=True, timeout=60)
@@ -336,7 +336,7 @@ def test_dns01_through_alibaba_cloud_dns_then_install_into_cdn_and_api_gateway(p
     """ The series' promise, against a fake Alibaba Cloud API that passes TXT records to Pebble's DNS """
     import sys
 
-    from conftest import ROOT
+    from fake_ca import ROOT
     from fake_alibaba import FakeAlibaba
     with FakeAlibaba(str(tmp_path / "cloud"), zones=("ali.example.test",), cdn_domains=("cdn.ali.example.test",),
                      api_domains=(("g1", "api.ali.example.test"),), challtest_url=pebble.challtest_url) as cloud:

@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 
 from acme2certifier import VENV_PYTHON, Acme2Certifier
-from conftest import Reader
+from real_cas import Reader
 
 pytestmark = pytest.mark.e2e
 SERVED = "ALPN acme-tls/1: sent the validation certificate"

@@ -14,7 +14,7 @@ from lib import frame
 import make_csr
 import new_account
 import request_certificate
-from conftest import ACCOUNT_URL, BASE, ROOT, make_chain, write_ini
+from fake_ca import ACCOUNT_URL, BASE, ROOT, make_chain, write_ini
 
 ORDER_URL = BASE + "/acme/order/1"
 

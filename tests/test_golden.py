@@ -21,7 +21,7 @@ import get_directory
 import get_nonce
 import get_terms_of_service
 import new_account
-from conftest import ACCOUNT_URL, LE_DIRECTORY, ROOT
+from fake_ca import ACCOUNT_URL, LE_DIRECTORY, ROOT
 
 STARS = "*" * 40
 

@@ -29,7 +29,7 @@ import http01_challenge
 import issue_certificate
 import new_account
 from lib import certs, frame, http01, send
-from conftest import make_chain, write_ini
+from fake_ca import make_chain, write_ini
 from pebble import make_tls_files
 
 TOKEN = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"

@@ -12,7 +12,7 @@ from Crypto.PublicKey import ECC, RSA
 import helper
 from lib import answers, certs, config, frame
 import myhelper
-from conftest import decode_jws, write_ini
+from fake_ca import decode_jws, write_ini
 
 # RFC 7515 appendix A.2: the RSA key (n, e and its primes p, q), the signing input and the signature.
 A2_N = ("ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-"

@@ -21,7 +21,8 @@ import pytest
 
 import update_readme
 import walkthrough
-from conftest import ROOT, pebble_binaries, start_pebble
+from fake_ca import ROOT
+from real_cas import pebble_binaries, start_pebble
 
 pytestmark = pytest.mark.e2e
 READMES = ["README.md", "README.ja.md"]

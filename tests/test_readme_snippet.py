@@ -17,7 +17,8 @@ import sys
 
 import pytest
 
-from conftest import ROOT, Reader, start_pebble
+from fake_ca import ROOT
+from real_cas import Reader, start_pebble
 from test_readmes_in_step import read, snippet
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ import re
 import pytest
 
 import myhelper
-from conftest import ROOT
+from fake_ca import ROOT
 from test_readme import commands, normalize
 
 

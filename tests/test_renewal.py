@@ -2,7 +2,7 @@
 renewal information that is missing or of no use, hostile names in the old certificate, the deploy
 hook only after a saved renewal, and --new-key's key and chain that change together or not at all,
 whatever step fails or is killed. issue_certificate.py runs in this process, as in
-test_lets_encrypt_mocked.py: subprocess.run is replaced by a call of its main().
+test_lets_encrypt_answers.py: subprocess.run is replaced by a call of its main().
 """
 
 import datetime
@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 
 import issue_certificate
 import renew_certificate
-from conftest import BASE, problem
+from fake_ca import BASE, problem
 from lib import certs, frame, renewal
 
 CHAIN, KEY, CSR = "example.com.chain.pem", "example.com.key", "example.com.csr"
@@ -531,7 +531,7 @@ def test_a_new_chain_that_is_not_for_the_new_key_is_never_swapped_in(renewing):
 # -- the challenge types that need something at renewal ----------------------------------------------
 
 def test_dns_persist_01_warns_on_every_run_when_the_record_ends_soon(renewing, monkeypatch):
-    from conftest import write_ini
+    from fake_ca import write_ini
     from lib import dnspersist
     write_ini(renewing.dir / "acme.ini", Challenge="dns-persist-01")
     until = int(time.time() + 10 * DAY)
@@ -544,7 +544,7 @@ def test_dns_persist_01_warns_on_every_run_when_the_record_ends_soon(renewing, m
 
 
 def test_dns_persist_01_says_what_to_publish_when_the_record_has_ended(renewing, monkeypatch):
-    from conftest import write_ini
+    from fake_ca import write_ini
     from lib import dnspersist
     write_ini(renewing.dir / "acme.ini", Challenge="dns-persist-01")
     monkeypatch.setattr(dnspersist, "look_up", lambda name, setting, timeout: [
@@ -554,7 +554,7 @@ def test_dns_persist_01_says_what_to_publish_when_the_record_has_ended(renewing,
 
 
 def test_new_key_with_a_dns_hook_that_fails_its_check_makes_no_key(renewing, tmp_path):
-    from conftest import write_ini
+    from fake_ca import write_ini
     hook = tmp_path / "hook.sh"
     hook.write_text('#!/bin/sh\n[ "$1" = check ] && { echo "Error: wrong secret"; exit 1; }\nexit 0\n')
     hook.chmod(0o755)

@@ -25,7 +25,7 @@ import myhelper
 import new_account
 import revoke_certificate
 from lib import answers, certs, files, frame, send
-from conftest import ACCOUNT_URL, BASE, make_chain, problem, write_ini
+from fake_ca import ACCOUNT_URL, BASE, make_chain, problem, write_ini
 
 ORDER_URL = BASE + "/acme/order/1"
 

@@ -11,7 +11,8 @@ from Crypto.PublicKey import RSA
 
 from lib import answers, certs, frame
 import myhelper
-from conftest import ROOT, Reader, new_ec_key
+from fake_ca import ROOT, new_ec_key
+from real_cas import Reader
 
 SOURCES = [os.path.join(d, f) for d in (ROOT, os.path.join(ROOT, "tools")) for f in os.listdir(d) if f.endswith(".py")]
 

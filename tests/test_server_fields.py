@@ -34,7 +34,7 @@ import new_account
 import request_certificate
 import revoke_certificate
 from lib import certs
-from conftest import ACCOUNT_URL, BASE, LE_ACCOUNT, LE_DIRECTORY, make_chain, new_ec_key, write_ini
+from fake_ca import ACCOUNT_URL, BASE, LE_ACCOUNT, LE_DIRECTORY, make_chain, new_ec_key, write_ini
 
 NAME = "example.com"
 ORDER_URL = BASE + "/acme/order/1"

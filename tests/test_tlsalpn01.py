@@ -17,7 +17,7 @@ import get_challenges
 import issue_certificate
 import myhelper
 import tlsalpn01_challenge
-from conftest import BASE, free_port, make_chain, write_ini
+from fake_ca import BASE, free_port, make_chain, write_ini
 from lib import config, http01, tlsalpn01
 
 KEY_AUTH = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"

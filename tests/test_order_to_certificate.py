@@ -22,7 +22,7 @@ import myhelper
 import request_certificate
 import revoke_certificate
 from lib import http01, send
-from conftest import ACCOUNT_URL, BASE, make_chain, problem, write_ini
+from fake_ca import ACCOUNT_URL, BASE, make_chain, problem, write_ini
 
 ORDER_URL = BASE + "/acme/order/1"
 AUTHZ_URL = BASE + "/acme/authz/1"

@@ -16,7 +16,7 @@ import make_csr
 import renew_certificate
 import request_certificate
 import revoke_certificate
-from conftest import BASE, make_chain, problem
+from fake_ca import BASE, make_chain, problem
 
 ORDER_URL = BASE + "/acme/order/1"
 

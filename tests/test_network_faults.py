@@ -8,7 +8,7 @@ import get_account_info
 import get_directory
 import new_account
 import request_certificate
-from conftest import ACCOUNT_URL, problem
+from fake_ca import ACCOUNT_URL, problem
 
 
 def test_short_rate_limit_is_waited_out(fake, workdir, run, no_sleep):

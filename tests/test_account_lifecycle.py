@@ -7,7 +7,7 @@ import account_deactivate
 import account_key_change
 import account_update
 import myhelper
-from conftest import decode_jws, ACCOUNT_URL, BASE, new_ec_key, problem, verify_jws
+from fake_ca import decode_jws, ACCOUNT_URL, BASE, new_ec_key, problem, verify_jws
 
 
 def test_account_update_sends_the_contacts_and_says_lets_encrypt_ignored_them(fake, workdir, run):

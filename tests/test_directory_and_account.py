@@ -15,7 +15,7 @@ import make_account_key
 import myhelper
 import new_account
 from lib import send
-from conftest import ACCOUNT_URL, DIRECTORY_URL, LE_DIRECTORY, decode_jws, new_ec_key, problem, write_ini
+from fake_ca import ACCOUNT_URL, DIRECTORY_URL, LE_DIRECTORY, decode_jws, new_ec_key, problem, write_ini
 
 STAR40 = "*" * 40
 
