@@ -19,6 +19,7 @@ Importing lib first turns a missing package into one line that says how to insta
 """
 
 import os
+import platform
 import sys
 
 
@@ -32,6 +33,19 @@ def missing_package(module):
                os.path.basename(sys.executable), os.path.join(here, "requirements.txt")))
     return "Error: The Python package {0} is missing; {1}".format(package, fix)
 
+
+def prefer_ctypes_for_pycryptodome():
+    """ pycryptodome reaches its C code through cffi when cffi is installed (cryptography brings it) and
+    ctypes otherwise, at the same speed once loaded; but with cffi it parses C declarations at every
+    start, 50 to 90 ms of each run. So, before pycryptodome is first imported, cffi is hidden from it:
+    only on CPython (cffi is PyPy's own way to C), and only in the scripts' process (tests/conftest.py
+    imports lib first, so the tests run the backend users get). Nothing here needs cffi itself:
+    cryptography's bindings are compiled. Delete this function and its call to use cffi. """
+    if platform.python_implementation() == "CPython" and "Crypto" not in sys.modules:
+        sys.modules.setdefault("cffi", None)
+
+
+prefer_ctypes_for_pycryptodome()
 
 try:                                          # before anything needs them: a line, not a traceback
     import Crypto  # noqa: F401

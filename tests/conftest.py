@@ -7,10 +7,12 @@ import shutil
 import sys
 from urllib.parse import urlparse
 
-import pytest
-from Crypto.PublicKey import ECC, RSA
-
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lib  # noqa: E402,F401  first, as in the scripts: the tests run pycryptodome's backend users get
+
+import pytest  # noqa: E402
+from Crypto.PublicKey import ECC, RSA  # noqa: E402
 
 from fake_ca import *  # noqa: E402,F401,F403  (fixtures and helpers: fake, workdir, run, make_chain, ...)
 from fake_ca import ROOT, fast_rsa_pem  # noqa: E402,F401

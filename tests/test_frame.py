@@ -119,3 +119,16 @@ def test_the_next_step_hints_carry_the_config_file(fake, workdir, cert_key, run)
     code, out, err = run(request_certificate, "--config", "other.ini")
     assert code == 0 and "Next: python get_challenges.py --config other.ini, then python http01_challenge.py " \
                          "--config other.ini or python dns01_challenge.py --config other.ini" in out
+
+
+def test_the_tests_and_the_scripts_run_the_same_pycryptodome_backend():
+    """ lib/__init__.py hides cffi from pycryptodome on CPython (50 to 90 ms of every start); the tests
+    import lib first, so what they test is what a user runs """
+    import platform
+    import Crypto.Util._raw_api
+    expected = "ctypes" if platform.python_implementation() == "CPython" else "cffi"
+    assert Crypto.Util._raw_api.backend == expected
+    script = ("import sys; sys.path.insert(0, {0!r}); import lib, myhelper, Crypto.Util._raw_api; "
+              "print(Crypto.Util._raw_api.backend)".format(ROOT))
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60).stdout.strip() == expected
