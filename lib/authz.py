@@ -10,7 +10,7 @@ challenge is answered before any is polled, so the CA validates them all at once
 import sys
 
 import helper
-from lib import answers, dns01, http01, send, tlsalpn01
+from lib import answers, send
 
 FINAL = ("valid", "invalid", "deactivated", "expired", "revoked")
 
@@ -63,11 +63,15 @@ def answer_and_poll(net, signed, todo, kind, done_line="Authorization for {0}: v
 def responder(kind, ini, config_file, port=None, bind=None, webroot=None):
     """ What publishes the answers of one challenge type, a context manager that cleans up after itself:
     TXT records through DNSHook (dns-01), the built-in TLS server (tls-alpn-01), files under a webroot
-    or the built-in web server (http-01). port, bind and webroot (options) override acme.ini """
+    or the built-in web server (http-01). port, bind and webroot (options) override acme.ini. Only the
+    module of the type this run answers with is imported """
     if kind == "dns-01":
+        from lib import dns01
         return dns01.DnsRecords(ini["DNSHook"], config_file)
     if kind == "tls-alpn-01":
+        from lib import tlsalpn01
         return tlsalpn01.ChallengeServer(ini["TLSBind"] if bind is None else bind, port or ini["TLSPort"],
                                          ini["PollTimeout"] + tlsalpn01.DEADLINE_MARGIN)
+    from lib import http01
     return http01.responder(webroot or ini["Webroot"], ini["HTTPBind"] if bind is None else bind,
                             port or ini["HTTPPort"])

@@ -20,16 +20,22 @@ import re
 
 from lib.frame import AcmeError
 
-try:
-    import dns.exception
-    import dns.name
-    import dns.nameserver
-    import dns.rdatatype
-    import dns.resolver
-except ModuleNotFoundError:                   # one line that says how to install it, not a traceback
-    import sys
-    from lib import missing_package
-    sys.exit(missing_package("dnspython"))
+
+
+def dnspython():
+    """ dnspython's modules, imported at the first look-up (a script that looks nothing up, most of them,
+    does not pay the 30 ms); a missing package is one line that says how to install it """
+    try:
+        import dns.exception
+        import dns.name
+        import dns.nameserver
+        import dns.rdatatype
+        import dns.resolver
+    except ModuleNotFoundError:
+        import sys
+        from lib import missing_package
+        sys.exit(missing_package("dnspython"))
+    return dns
 
 MAX_RECORDS = 100                             # TXT records read at one name; more is no honest zone
 
@@ -78,7 +84,7 @@ def describe(setting):
 
 def resolver_for(setting, timeout):
     """ A dnspython Resolver that asks DNSResolver's servers (or the system's), within timeout seconds """
-    servers = nameservers(setting)
+    servers, dns = nameservers(setting), dnspython()
     try:
         resolver = dns.resolver.Resolver(configure=not servers)
     except dns.exception.DNSException as error:          # no /etc/resolv.conf, or one without servers
@@ -95,6 +101,7 @@ def resolver_for(setting, timeout):
 def txt_records(name, setting="", timeout=5.0):
     """ The TXT records at name, each one string (its character-strings joined); [] when the name does
     not exist or has no TXT record. LookupFailed when no answer could be had """
+    dns = dnspython()
     try:
         qname = dns.name.from_text(name.rstrip(".") + ".")
     except (dns.exception.DNSException, UnicodeError):

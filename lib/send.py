@@ -12,8 +12,8 @@ as in uacme: get, head, post (a JWS the script signs), poll. No ACME step lives 
 - The Replay-Nonce of every answer is kept for the next POST (one that is not base64url is
   ignored, §6.5.1); badNonce is retried with the error's own nonce (§6.5); 429 and 503 are retried
   after a short Retry-After. Both are bounded in count and in time.
-- poll(): a resource is asked again until its status is a final one, first after FIRST_POLL (or
-  the Retry-After the server gave), then at least 1 s apart, within PollTimeout.
+- poll(): a resource is asked again until its status is a final one: first at once (or after the
+  Retry-After the server gave), then at least 1 s apart, within PollTimeout; no fixed sleeps.
 """
 
 import contextlib
@@ -35,7 +35,8 @@ MAX_BODY = 1024 * 1024            # 1 MiB: a directory or a chain of a few certi
 MAX_NONCE_RETRIES = 20            # Pebble rejects up to half the good nonces on purpose (NONCEREJECT)
 MAX_WAIT_RETRY = 10               # a 429 or 503 asking for at most this many seconds is waited out...
 MAX_BUSY_RETRIES = 3              # ...in this many tries in all (the first included: 2 waits at most)
-FIRST_POLL = 0.02                 # seconds before the first look after answering a challenge or finalizing
+FIRST_POLL = 0.0                  # the first look right after answering a challenge or finalizing: no fixed
+                                  # sleep (the CA may be done already; when not, Retry-After or 1 s, 2 s...)
 MIN_POLL_INTERVAL = 1.0           # later looks at the same resource: at least this far apart
 MAX_POLL_INTERVAL = 10.0
 NONCE = re.compile(r"[A-Za-z0-9_-]{1,256}\Z")
