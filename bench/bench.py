@@ -47,7 +47,6 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 import myhelper  # noqa: E402
 import requests  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
-from lib import send  # noqa: E402
 from peers import TrustStore, clients  # noqa: E402
 from pebble import Pebble  # noqa: E402
 from rtt_proxy import DelayProxy  # noqa: E402
@@ -446,10 +445,10 @@ def losing_note(stats, peer, median):
     """ Where ours loses to a peer: CPU against waiting (for the server, for a CPU on a loaded machine, for timers) """
     cpu = {who: statistics.median(stats[who]["cpu"]) for who in ("ours", peer)}
     return ("Against {0}: ours used {1} of CPU, {0} {2}; the rest of each wall time is waiting (for Pebble's "
-            "answers, for a CPU when the machine is busy, for timers such as our two {3:.0f} ms pauses before a "
-            "first poll): {4} for ours, {5} for {0}.".format(
-                peer, ms(cpu["ours"]), ms(cpu[peer]), send.FIRST_POLL * 1000,
-                ms(median["ours"] - cpu["ours"]), ms(median[peer] - cpu[peer])))
+            "answers, for a CPU when the machine is busy, for a second's wait when a first look finds the "
+            "CA not yet done): {3} for ours, {4} for {0}.".format(
+                peer, ms(cpu["ours"]), ms(cpu[peer]), ms(median["ours"] - cpu["ours"]),
+                ms(median[peer] - cpu[peer])))
 
 
 def peer_notes(ready, results, rtts):
@@ -590,9 +589,8 @@ def report(args):
                   "a new HTTPS session (with the trust store of every client below) making as many requests "
                   "as the script does (GET of the directory). "
                   "Overhead = wall time - floor: the other imports, argument parsing, key loading and "
-                  "generation, signing, JSON, printing, and the short wait ({1:.0f} ms) before the first look "
-                  "after answering a challenge or finalizing.".format(import_floor * 1000,
-                                                                      send.FIRST_POLL * 1000), "",
+                  "generation, signing, JSON, printing (the first look after answering a challenge or "
+                  "finalizing comes at once: no fixed wait).".format(import_floor * 1000), "",
                   "| script | requests | RFC minimum | of which signed POSTs | wall time | floor | overhead |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
         for args_, minimum, why in FLOW:
