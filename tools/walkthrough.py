@@ -1,8 +1,9 @@
 """ The article's whole story against local CAs, one script after another, as a reader runs them
 
 Starts Pebble (tools/pebble.py), makes a fresh folder walkthrough-run/ with pebble.ini pointing at it,
-and runs every script there as `python SCRIPT --config pebble.ini ...`, printing each command and its
-output (also saved in walkthrough-run/transcript.txt). Then the parts Pebble 2.4 cannot show:
+and runs every script there as `python SCRIPT --config pebble.ini ...` (http-01, tls-alpn-01 on Pebble's
+TLSPort, dns-01), printing each command and its output (also saved in walkthrough-run/transcript.txt).
+Then the parts Pebble 2.4 cannot show:
 external account binding (a second Pebble that requires it, eab.ini), renewal information and
 profiles (acme2certifier, a2c.ini), Alibaba Cloud (a fake Alibaba Cloud API on 127.0.0.1 that
 passes DNS records to Pebble, alibaba.ini), and dns-persist-01 (a validating acme2certifier whose DNS
