@@ -15,8 +15,9 @@ certificate for Pebble's own listener, so this tool:
     python tools/pebble.py --ini eab.ini --eab    # a Pebble that requires external account binding
 
 The ini file it writes points at this Pebble: ACMEDirectory, CABundle, HTTPPort and HTTPBind (where
-Pebble checks http-01), DNSHook (sets TXT records in pebble-challtestsrv), and with --eab the
-EABKeyID and EABHMACKey Pebble was started with. It never overwrites a file without --force. When
+Pebble checks http-01), TLSPort and TLSBind (where it checks tls-alpn-01), DNSHook (sets TXT records
+in pebble-challtestsrv), and with --eab the EABKeyID and EABHMACKey Pebble was started with (that
+file is written with mode 0600, as a key's). It never overwrites a file without --force. When
 one of the usual ports (14000, 15000, 5002, 5001, 8053, 8055) is taken, a free one is used instead,
 and said.
 
@@ -214,12 +215,19 @@ class Pebble:
             "Timeout": "30",
             "HTTPPort": str(self.http_port),
             "HTTPBind": HOST,
+            "TLSPort": str(self.tls_port),
+            "TLSBind": HOST,
             "DNSHook": self.dns_hook,
         }
         if self.eab_keys:
             values["EABKeyID"], values["EABHMACKey"] = next(iter(self.eab_keys.items()))
         values.update(extra)
-        with open(filename, "w", encoding="utf8") as f:
+        # an ini that holds the EAB key is private, as a key file is (the scripts warn otherwise)
+        private = bool(values.get("EABHMACKey"))
+        with open(os.open(filename, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666), "w",
+                  encoding="utf8") as f:
+            if private:
+                os.chmod(filename, 0o600)       # also when it replaces an older file
             f.write("# Written by tools/pebble.py for a local Pebble\n[acme-neoprime]\n")
             for key, value in values.items():
                 f.write("{0} = {1}\n".format(key, value))
@@ -356,7 +364,8 @@ def main(argv=None):
         return 1
     print("Pebble is running: ACMEDirectory =", pebble.directory_url)
     print("Trust its TLS certificate with: CABundle =", pebble.ca_file)
-    print("http-01 challenges are checked on port", pebble.http_port, "of 127.0.0.1")
+    print("http-01 challenges are checked on port", pebble.http_port, "of 127.0.0.1, tls-alpn-01 on port",
+          pebble.tls_port)
     if args.ini:
         pebble.write_acme_ini(args.ini)
         print("Wrote {0}: use it with --config {0}".format(args.ini))

@@ -1,8 +1,9 @@
 """ The article's whole story against local CAs, one script after another, as a reader runs them
 
 Starts Pebble (tools/pebble.py), makes a fresh folder walkthrough-run/ with pebble.ini pointing at it,
-and runs every script there as `python SCRIPT --config pebble.ini ...`, printing each command and its
-output (also saved in walkthrough-run/transcript.txt). Then the parts Pebble 2.4 cannot show:
+and runs every script there as `python SCRIPT --config pebble.ini ...` (http-01, tls-alpn-01 on Pebble's
+TLSPort, dns-01), printing each command and its output (also saved in walkthrough-run/transcript.txt).
+Then the parts Pebble 2.4 cannot show:
 external account binding (a second Pebble that requires it, eab.ini), renewal information and
 profiles (acme2certifier, a2c.ini), Alibaba Cloud (a fake Alibaba Cloud API on 127.0.0.1 that
 passes DNS records to Pebble, alibaba.ini), and dns-persist-01 (a validating acme2certifier whose DNS
@@ -51,6 +52,11 @@ STORY = [
     ("", "python finalize_order.py --config pebble.ini"),
     ("", "python get_certificate.py --config pebble.ini"),
     ("", "python revoke_certificate.py --config pebble.ini --reason superseded --yes"),
+    ("Part 5: the same names with tls-alpn-01 (port 443 only; Pebble checks TLSPort)",
+     "python request_certificate.py --config pebble.ini"),
+    ("", "python tlsalpn01_challenge.py --config pebble.ini"),
+    ("", "python finalize_order.py --config pebble.ini"),
+    ("", "python get_certificate.py --config pebble.ini"),
     ("Part 5: a wildcard certificate with dns-01",
      "python make_csr.py --config pebble.ini --out wildcard.csr '*.example.test'"),
     ("", "python request_certificate.py --config pebble.ini --csr wildcard.csr"),
@@ -175,7 +181,8 @@ def run(folder, echo=True, env=None, keep_running=False, acme2certifier=True):
         pebble.start()
         started.append(pebble)
         pebble.write_acme_ini(os.path.join(folder, "pebble.ini"))
-        with open(os.path.join(folder, "pfx.pass"), "w") as f:
+        # as the README makes it: echo ... > pfx.pass; chmod 600 pfx.pass
+        with open(os.open(os.path.join(folder, "pfx.pass"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write("correct horse battery staple\n")
         transcript.say("Pebble is running: {0} (its TLS CA: {1})".format(pebble.directory_url, pebble.ca_file))
         transcript.say("Working folder: {0}".format(folder))
