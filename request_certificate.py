@@ -102,8 +102,8 @@ def main(argv=None):
     print('Order Location:', order_url)
     print(helper.cut(json.dumps(order, indent=4), 20000))
     print('Saved the order to', orders.save_order(ini, order_url, order))
-    print('Next: {0}, then {1} or {2}'.format(frame.command(args, "get_challenges.py"), frame.command(
-        args, "http01_challenge.py"), frame.command(args, "dns01_challenge.py")))
+    print('Next: {0}, then {1} (or dns01_challenge.py, tlsalpn01_challenge.py, dns_persist01_challenge.py)'.format(
+        frame.command(args, "get_challenges.py"), frame.command(args, "http01_challenge.py")))
     return 0
 
 

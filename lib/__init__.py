@@ -10,8 +10,10 @@
     authz     the authorization loop: fetch each authorization, answer its challenge, poll
     http01    http-01: the built-in web server, files in a webroot, the self-check
     dns01     dns-01: the DNSHook runner, TXT records by hand
-    dnslookup DNS look-ups with dnspython, read-only: TXT records through DNSResolver (every script's)
+    tlsalpn01 tls-alpn-01: the validation certificate and the built-in TLS server that serves it by SNI
     dnspersist dns-persist-01: the standing record's name and value, read and judged; the read-only checks
+    dnslookup DNS look-ups with dnspython, read-only: TXT records through DNSResolver (every script's)
+    renewal   renewal: when (ARI or the lifetime rule), the state file, the lock, the key and chain swap
     alibaba   Alibaba Cloud: the optional SDK's setup, credentials, endpoints, masked printing
 
 The top level holds the article's files (helper.py, myhelper.py, acme.ini) and one script per step.

@@ -32,7 +32,8 @@ def pending(net, signed, authz_urls, names, kind, again):
                      "order: {2}".format(name, helper.cut(status, 100), again))
         identifier_type = answers.field(authz["identifier"], "type", str, "the identifier of " + name)
         if kind == "dns-01" and identifier_type == "ip":
-            sys.exit("Error: {0} is an IP address: dns-01 cannot prove it (RFC 8738); use http-01.".format(name))
+            sys.exit("Error: {0} is an IP address: dns-01 cannot prove it (RFC 8738); use http-01 or tls-alpn-01."
+                     .format(name))
         challenges = answers.field(authz, "challenges", list, "the authorization of " + name)
         chosen = [c for c in challenges if isinstance(c, dict) and c.get("type") == kind]
         if not chosen and kind == "dns-persist-01":
@@ -41,7 +42,7 @@ def pending(net, signed, authz_urls, names, kind, again):
                      .format(name))
         if not chosen:
             sys.exit("Error: The CA offers no {0} challenge for {1}.{2}".format(
-                kind, name, " A wildcard needs dns-01." if name.startswith("*.") else ""))
+                kind, name, " A wildcard needs dns-01 or dns-persist-01." if name.startswith("*.") else ""))
         todo.append((authz_url, name, chosen[0]))
     return todo
 

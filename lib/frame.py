@@ -12,6 +12,7 @@
 import argparse
 import os
 import sys
+import threading
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides
 CONTROL = {c: "\\x{0:02x}".format(c) for c in list(range(0x20)) + list(range(0x7f, 0xa0)) if c not in (9, 10)}
@@ -23,29 +24,42 @@ class AcmeError(Exception):
 
 
 class SafeStream:
-    """ A text stream that escapes control characters, and goes quiet once its reader has gone """
+    """ A text stream that escapes control characters, writes whole lines only (a line another thread
+    prints, such as the challenge web server's log, never lands inside one of ours), and goes quiet
+    once its reader has gone. A line not yet ended goes out at flush() (print(..., flush=True), a
+    prompt, the end of the script) """
 
     def __init__(self, stream):
         self.stream = stream
         self.gone = False
+        self.lock = threading.Lock()
+        self.partial = threading.local()          # each thread's line so far
 
     def write(self, text):
-        if self.gone:
-            return len(text)
-        try:
-            return self.stream.write(text.translate(CONTROL))
-        except BrokenPipeError:
-            self._reader_gone()
-        except UnicodeEncodeError:
-            return self.stream.write(text.translate(CONTROL).encode("ascii", "backslashreplace").decode("ascii"))
+        if not self.gone:
+            lines, newline, self.partial.text = (getattr(self.partial, "text", "") + text).rpartition("\n")
+            if newline:
+                self._write(lines + newline)
         return len(text)
 
     def flush(self):
+        pending, self.partial.text = getattr(self.partial, "text", ""), ""
+        if pending and not self.gone:
+            self._write(pending)
         if not self.gone:
             try:
                 self.stream.flush()
             except BrokenPipeError:
                 self._reader_gone()
+
+    def _write(self, text):
+        with self.lock:
+            try:
+                self.stream.write(text.translate(CONTROL))
+            except BrokenPipeError:
+                self._reader_gone()
+            except UnicodeEncodeError:
+                self.stream.write(text.translate(CONTROL).encode("ascii", "backslashreplace").decode("ascii"))
 
     def _reader_gone(self):
         # `python script.py | head`: the reader stopped reading. The work goes on, quietly; the

@@ -117,8 +117,9 @@ def test_the_next_step_hints_carry_the_config_file(fake, workdir, cert_key, run)
     fake.existing_account()
     fake.on("POST", "/acme/new-order", status=201, json=an_order(), headers={"Location": ORDER_URL})
     code, out, err = run(request_certificate, "--config", "other.ini")
-    assert code == 0 and "Next: python get_challenges.py --config other.ini, then python http01_challenge.py " \
-                         "--config other.ini or python dns01_challenge.py --config other.ini" in out
+    assert code == 0 and ("Next: python get_challenges.py --config other.ini, then python http01_challenge.py "
+                          "--config other.ini (or dns01_challenge.py, tlsalpn01_challenge.py, "
+                          "dns_persist01_challenge.py)") in out
 
 
 def test_the_tests_and_the_scripts_run_the_same_pycryptodome_backend():
@@ -132,3 +133,20 @@ def test_the_tests_and_the_scripts_run_the_same_pycryptodome_backend():
               "print(Crypto.Util._raw_api.backend)".format(ROOT))
     assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60).stdout.strip() == expected
+
+
+def test_a_line_another_thread_prints_never_lands_inside_one_of_ours():
+    """ print() writes a line in pieces; the challenge web server's thread logs whole lines meanwhile """
+    import threading
+    target = io.StringIO()
+    stream = frame.SafeStream(target)
+    stream.write("Calling endpoint: ")
+    other = threading.Thread(target=lambda: stream.write("  web server: 127.0.0.1 GET /token 200\n"))
+    other.start()
+    other.join()
+    stream.write("https://acme.test/acme/authz/1")
+    stream.write("\n")
+    stream.write("Prompt (y/n): ")
+    stream.flush()
+    assert target.getvalue().splitlines() == ["  web server: 127.0.0.1 GET /token 200",
+                                              "Calling endpoint: https://acme.test/acme/authz/1", "Prompt (y/n): "]
