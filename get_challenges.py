@@ -31,9 +31,6 @@ from lib import answers, config, dnspersist, files, frame, orders, send, tlsalpn
 import helper
 import myhelper
 
-KNOWN = ("http-01", "dns-01", "tls-alpn-01", "dns-persist-01")
-
-
 def show_dns_persist(challenge, name, account_url):
     """ A dns-persist-01 challenge: no token; the standing record names an issuer and the account """
     try:
@@ -95,7 +92,7 @@ def main(argv=None):
             continue
         for challenge in answers.field(authz, "challenges", list, "the authorization of " + name):
             kind = challenge.get("type") if isinstance(challenge, dict) else None
-            if kind not in KNOWN:
+            if kind not in config.CHALLENGES:
                 print('  Challenge: {0} (a type these examples do not know: skipped)'.format(helper.cut(kind, 100)))
                 continue
             what = "the {0} challenge for {1}".format(kind, name)

@@ -35,10 +35,6 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def utc(seconds):
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
-
-
 def main(argv=None):
     """ Main Program Function """
     args = parse_args(argv)
@@ -57,7 +53,7 @@ def main(argv=None):
     cert_id = certs.ari_cert_id(aki, cert.serial_number)
     print('Certificate:', cert_file)
     print('Serial:     ', format(cert.serial_number, "x"))
-    print('Not After:  ', utc(cert.not_valid_after_utc.timestamp()))
+    print('Not After:  ', helper.utc(cert.not_valid_after_utc.timestamp()))
     print('Cert ID:    ', cert_id)
     net = send.Transport(ini, args.debug)
 
@@ -66,7 +62,7 @@ def main(argv=None):
     if "renewalInfo" not in directory:
         lifetime = cert.not_valid_after_utc.timestamp() - cert.not_valid_before_utc.timestamp()
         print('This CA offers no renewal information. The usual rule: renew when a third of the lifetime is '
-              'left, after', utc(cert.not_valid_after_utc.timestamp() - lifetime / 3))
+              'left, after', helper.utc(cert.not_valid_after_utc.timestamp() - lifetime / 3))
         return 0
 
     # 2. GET <renewalInfo>/<certificate ID>: the suggested window, and when to ask again
@@ -76,7 +72,7 @@ def main(argv=None):
     window = answers.field(info, "suggestedWindow", dict, "the renewal information")
     start = answers.time_field(window, "start", "the suggested window")
     end = answers.time_field(window, "end", "the suggested window")
-    print('Window:      {0} to {1}'.format(utc(start), utc(end)))
+    print('Window:      {0} to {1}'.format(helper.utc(start), helper.utc(end)))
     if "explanationURL" in info:
         print('Explanation:', helper.cut(answers.field(info, "explanationURL", str, "the renewal information")))
     now = time.time()
@@ -88,7 +84,7 @@ def main(argv=None):
         print('Not yet: the window opens in {0:.1f} days.'.format((start - now) / 86400))
     asked = answers.retry_after(resp)
     if asked is not None:
-        print('Ask again after {0:.0f} seconds ({1}).'.format(asked, utc(now + min(asked, 1e9))))
+        print('Ask again after {0:.0f} seconds ({1}).'.format(asked, helper.utc(now + min(asked, 1e9))))
     return 0
 
 

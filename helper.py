@@ -6,6 +6,8 @@ print_account prints the account block of the original scripts. Text from a serv
 value is cut at 2,000 characters (cut). The frame around the scripts is in lib/ (lib/__init__.py).
 """
 
+import time
+
 import myhelper
 
 LONGEST_VALUE = 2000
@@ -66,3 +68,12 @@ def print_account(info):
     print('')
     for label, field in ACCOUNT_FIELDS:
         print(label, cut(info[field]) if field in info else "(not returned by the server)")
+
+
+def utc(seconds):
+    """ A moment (seconds since 1970) as the scripts print it
+
+    >>> utc(0)
+    '1970-01-01 00:00:00 UTC'
+    """
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))

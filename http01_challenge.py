@@ -26,7 +26,6 @@ Example:
     python http01_challenge.py --port 5002                # Pebble checks port 5002
 """
 
-import os
 import sys
 
 # lib first: a missing package is one line that says what to install, not a traceback
@@ -51,8 +50,7 @@ def main(argv=None):
     port = ini["HTTPPort"] if args.port is None else args.port
     webroot = args.webroot or ini["Webroot"]
     bind = ini["HTTPBind"] if args.bind is None else args.bind
-    if webroot and not os.path.isdir(webroot):
-        sys.exit("Error: --webroot {0} is not a folder.".format(webroot))
+    http01.check_webroot(webroot)
     order_url, order = orders.load_order(ini)
     key = files.load_account_key(ini)
     jwk = myhelper.get_jwk(key)

@@ -22,7 +22,8 @@ With dns-01, "DNSHook check NAME" runs first, before any key, CSR or request: a 
 unknown zone stops the run while nothing exists yet (a hook without check: no pre-check).
 Without --agree-tos only an existing account is used. The challenge comes from acme.ini
 (Challenge, HTTPPort, HTTPBind, Webroot, DNSHook, TLSPort, TLSBind) unless options say otherwise,
-so a renewal needs no options. ChainFile and CSRFile are replaced atomically, the previous ones kept as .bak.
+so a renewal needs no options. ChainFile, then CSRFile (only for CertificateKeyFile), are replaced
+atomically once the certificate is checked, the previous ones kept as .bak.
 dns-persist-01 publishes nothing: the standing record (python dns_persist_record.py) is checked
 read-only through DNSResolver before the challenge is answered with {}; no DNSHook, no DNS keys.
 
@@ -91,12 +92,9 @@ def names_keys_and_csr(args, ini, kind):
     account_key = files.load_or_create_key(ini["AccountKeyFile"], "account key", 4096, args.yes)
     if not args.csr:
         cert_key = files.load_or_create_key(args.key or ini["CertificateKeyFile"], "certificate key", 2048, args.yes)
-        csr_pem = myhelper.create_csr(cert_key, names)
-        csr = myhelper.load_csr(csr_pem)
+        csr = myhelper.load_csr(myhelper.create_csr(cert_key, names))
     if not certs.certificate_problems(csr, account_key, []):
         sys.exit("Error: The certificate key is the account key. Never reuse it (RFC 8555 §11.1).")
-    if not args.csr and ini["CSRFile"]:
-        files.write_file(ini["CSRFile"], csr_pem, backup=True)
     return names, identifiers, account_key, csr
 
 
@@ -242,6 +240,8 @@ def main(argv=None):
     order = finalize(net, signed, order_url, order, csr)
     orders.save_order(ini, order_url, order)
     download(net, signed, order, csr, names, args.chain or ini["ChainFile"])
+    if ini["CSRFile"] and not args.csr and not args.key:      # CertificateKeyFile's CSR, once its chain is saved
+        files.write_file(ini["CSRFile"], csr.public_bytes(serialization.Encoding.PEM), backup=True)
     print("Requests sent to the server:", net.requests_sent)
     return 0
 

@@ -19,8 +19,8 @@ import sys
 import tempfile
 
 from Crypto.Hash import SHA256
-from Crypto.PublicKey import RSA
-from Crypto.Signature import pkcs1_15
+from Crypto.PublicKey import ECC, RSA
+from Crypto.Signature import DSS, pkcs1_15
 
 
 def b64(data):
@@ -62,7 +62,6 @@ def load_private_key(key):
     try:
         loaded = RSA.import_key(key)         # checks the key: version 0, 3 <= e < n, e odd, p and q prime
     except (ValueError, IndexError, TypeError, ZeroDivisionError):
-        from Crypto.PublicKey import ECC     # only for EC keys: it takes a while to import
         try:
             loaded = ECC.import_key(key)
         except (ValueError, IndexError, TypeError):
@@ -160,7 +159,6 @@ def sign(data, key):
     digest = SHA256.new(data)
     if isinstance(key, RSA.RsaKey):
         return pkcs1_15.new(key).sign(digest)
-    from Crypto.Signature import DSS              # only for EC keys: it takes a while to import
     return DSS.new(key, "fips-186-3", encoding="binary").sign(digest)
 
 

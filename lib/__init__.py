@@ -39,12 +39,22 @@ def missing_package(module):
 def prefer_ctypes_for_pycryptodome():
     """ pycryptodome reaches its C code through cffi when cffi is installed (cryptography brings it) and
     ctypes otherwise, at the same speed once loaded; but with cffi it parses C declarations at every
-    start, 50 to 90 ms of each run. So, before pycryptodome is first imported, cffi is hidden from it:
-    only on CPython (cffi is PyPy's own way to C), and only in the scripts' process (tests/conftest.py
-    imports lib first, so the tests run the backend users get). Nothing here needs cffi itself:
-    cryptography's bindings are compiled. Delete this function and its call to use cffi. """
-    if platform.python_implementation() == "CPython" and "Crypto" not in sys.modules:
-        sys.modules.setdefault("cffi", None)
+    start, 50 to 90 ms of each run. pycryptodome chooses once, when it is first imported: cffi is hidden
+    from it for that moment only (afterwards `import cffi` works as usual), on CPython only (cffi is
+    PyPy's own way to C). tests/conftest.py imports lib first, so the tests run the backend users get.
+    Delete this function and its call to let pycryptodome use cffi. """
+    if platform.python_implementation() != "CPython" or "Crypto.Util._raw_api" in sys.modules:
+        return
+    hidden = "cffi" not in sys.modules
+    if hidden:
+        sys.modules["cffi"] = None
+    try:
+        import Crypto.Util._raw_api  # noqa: F401
+    except ModuleNotFoundError:
+        pass                                  # said below, in one line
+    finally:
+        if hidden:
+            del sys.modules["cffi"]
 
 
 prefer_ctypes_for_pycryptodome()

@@ -11,6 +11,10 @@ secret or an unknown zone stops the run while nothing exists yet. check is optio
     any exit, no output at all   the hook ignored it (say: case "$1" in set) ...;; clear) ...;; esac)
     any other exit, with output  the check failed: the run stops, the hook's message shown
 In the three middle cases the run goes on without a pre-check.
+
+VALUE is base64url and begins with "-" about once in 64 runs: a hook that parses options must stop
+parsing before NAME (as alidns_hook.py does), or read ACME_ACTION, ACME_RECORD and ACME_VALUE, which
+the environment of every call also holds (with ACME_INI, the acme.ini the script read).
 """
 
 import os
@@ -63,9 +67,10 @@ class DnsRecords:
     def run(self, action, name, *value):
         """ One call of the hook: "DNSHook ACTION NAME [VALUE]", its output shown; the finished process """
         command = self.hook + [action, name] + list(value)
+        env = dict(self.env, ACME_ACTION=action, ACME_RECORD=name, ACME_VALUE="".join(value))
         try:
             done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                  timeout=HOOK_TIMEOUT, env=self.env)
+                                  timeout=HOOK_TIMEOUT, env=env)
         except (OSError, subprocess.TimeoutExpired) as error:
             raise AcmeError("Error: The DNSHook command could not run ({0}): {1}".format(error, command[0]))
         for line in done.stdout.splitlines()[:50]:

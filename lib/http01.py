@@ -66,8 +66,7 @@ class WebrootFiles:
     """ The key authorizations as files under <webroot>/.well-known/acme-challenge/, removed afterwards """
 
     def __init__(self, webroot):
-        if not os.path.isdir(webroot):
-            sys.exit("Error: --webroot {0} is not a folder.".format(webroot))
+        check_webroot(webroot)
         self.folder = os.path.join(webroot, WELL_KNOWN.strip("/"))
         self.written = []
 
@@ -86,6 +85,12 @@ class WebrootFiles:
             if os.path.exists(filename):
                 os.unlink(filename)
                 print("Removed", filename)
+
+
+def check_webroot(webroot):
+    """ A webroot must be a folder that exists: said before anything is sent """
+    if webroot and not os.path.isdir(webroot):
+        sys.exit("Error: --webroot {0} is not a folder.".format(webroot))
 
 
 def responder(webroot, bind, port):

@@ -14,12 +14,16 @@ one run at a time, and a new key that changes together with its chain or not at 
 """
 
 import errno
-import fcntl
 import json
 import math
 import os
 import sys
 import time
+
+try:
+    import fcntl
+except ModuleNotFoundError:                   # Windows: the lock needs a POSIX system
+    sys.exit("Error: renew_certificate.py needs a POSIX system for its lock (fcntl); on Windows, run it in WSL.")
 
 import helper
 import myhelper
@@ -34,8 +38,7 @@ MAX_STATE = 64 * 1024           # bytes read from a state file or a journal
 NEW_KEY_BITS = 2048
 
 
-def utc(seconds):
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
+utc = helper.utc
 
 
 def warn(text):
@@ -243,15 +246,17 @@ def swap(key_file, chain_file):
                          mode=0o600)
         _sync_folders(journal)
         _finish(key_file, chain_file, journal)
-    except (Exception, KeyboardInterrupt):
-        try:
-            if os.path.exists(journal):
-                recover(key_file, chain_file)
-            else:
-                discard(key_file, chain_file)
-        except Exception:
-            print("The new key and chain are half in place; the next run completes or undoes the swap ({0}).".format(
-                journal))
+    except (Exception, KeyboardInterrupt) as error:
+        stopped = error
+        if os.path.exists(journal):
+            try:
+                recover(key_file, chain_file)           # completed or undone at once
+                stopped = None
+            except Exception as again:
+                stopped = again
+        if stopped is not None:                         # the issued pair stays (KEY.new, CHAIN.new)
+            print("Warning: the swap of the new key and chain stopped ({0}); the next run completes or undoes "
+                  "it.".format(helper.cut(stopped, 300)), file=sys.stderr)
         raise
 
 
@@ -276,11 +281,21 @@ def recover(key_file, chain_file):
     of a swap that never began are removed. Returns "completed", "undone" or None """
     journal = chain_file + ".swap.json"
     if not os.path.exists(journal):
+        if not fits(key_file + ".new", chain_file + ".new"):      # issued, but the swap could not begin
+            swap(key_file, chain_file)
+            print("Completed the swap an earlier run could not begin: {0} and {1} are the new key and chain."
+                  .format(key_file, chain_file))
+            return "completed"
         left = discard(key_file, chain_file)
         if left:
             print("Removed {0}, left by a --new-key run that stopped before its swap.".format(" and ".join(left)))
         return None
-    key_file, chain_file, backups = _journal(journal)
+    noted_key, noted_chain, backups = _journal(journal)
+    if [os.path.abspath(noted_key), os.path.abspath(noted_chain)] != [os.path.abspath(key_file),
+                                                                        os.path.abspath(chain_file)]:
+        raise AcmeError("Error: {0} names {1!r} and {2!r}, not the CertificateKeyFile and ChainFile of acme.ini; "
+                        "nothing was changed. Check the files by hand, then remove it.".format(
+                            journal, helper.cut(noted_key, 200), helper.cut(noted_chain, 200)))
     pair = [current + ".new" if os.path.exists(current + ".new") else current for current in (key_file, chain_file)]
     if not fits(*pair):
         _finish(key_file, chain_file, journal)
@@ -290,7 +305,7 @@ def recover(key_file, chain_file):
     for current in (key_file, chain_file):
         if os.path.lexists(current + ".new"):
             os.unlink(current + ".new")                 # never renamed: the old file is still in place
-        elif current in backups:
+        elif os.path.abspath(current) in {os.path.abspath(b) for b in backups if isinstance(b, str)}:
             with open(current + ".bak", "rb") as f:
                 files.write_file(current, f.read(), 0o600 if current == key_file
                                  else os.stat(current + ".bak").st_mode & 0o777)

@@ -110,7 +110,7 @@ class Transport:
         except requests.exceptions.RequestException as error:
             raise network_error(error, url, what, self.timeout)
         nonce = response.headers.get("Replay-Nonce", "")
-        if NONCE.match(nonce):
+        if NONCE.match(nonce) and not plain_http:      # nonces come from the CA only, never from a web server
             self.nonce = nonce
         if self.debug:
             self._debug_response(response)

@@ -538,3 +538,14 @@ def test_issue_certificate_without_account_and_without_agreement(fake, workdir, 
     code, out, err = run(issue_certificate, NAME)
     assert code == 1 and "--agree-tos" in err
     assert fake.posts()[0]["payload"] == {"onlyReturnExisting": True}
+
+
+def test_a_dns_hook_gets_the_record_in_its_environment_too(tmp_path):
+    """ VALUE may begin with "-": a hook that parses options can read it from ACME_VALUE instead """
+    from lib import dns01
+    hook = tmp_path / "hook.sh"
+    hook.write_text('#!/bin/sh\necho "$ACME_ACTION|$ACME_RECORD|$ACME_VALUE|$3" > "$(dirname "$0")/seen"\n')
+    hook.chmod(0o755)
+    (tmp_path / "acme.ini").write_text("[acme-neoprime]\n")
+    dns01.DnsRecords(str(hook), str(tmp_path / "acme.ini")).run_hook("set", "_acme-challenge.example.com", "-x_Y")
+    assert (tmp_path / "seen").read_text() == "set|_acme-challenge.example.com|-x_Y|-x_Y\n"

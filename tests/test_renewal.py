@@ -564,3 +564,24 @@ def test_new_key_with_a_dns_hook_that_fails_its_check_makes_no_key(renewing, tmp
     code, out, err = renewing.run("--new-key")
     assert code == 1 and "wrong secret" in err and "Traceback" not in err
     assert not (renewing.dir / (KEY + ".new")).exists() and renewing.pair() == "old" and not renewing.commands
+
+
+def test_a_journal_naming_other_files_is_refused_and_they_are_left_alone(renewing, tmp_path):
+    """ Run as root from cron: whoever can write beside the chain must not make the swap touch other files """
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    (renewing.dir / JOURNAL).write_text(json.dumps({"key": str(victim), "chain": str(victim), "backups": []}))
+    code, out, err = renewing.run()
+    assert code == 1 and "not the CertificateKeyFile and ChainFile of acme.ini" in err and "Traceback" not in err
+    assert victim.read_text() == "keep me" and renewing.pair() == "old"
+
+
+def test_a_csr_is_written_only_once_its_chain_is_saved(renewing):
+    """ --new-key's CSR is for KEY.new: a failed renewal leaves CSRFile as it was """
+    (renewing.dir / CSR).write_bytes(b"the old CSR")
+    renewing.reset(build_chain(renewing.old_pem, age=61))
+    (renewing.dir / CSR).write_bytes(b"the old CSR")
+    renewing.ari(**{"status": 404})
+    renewing.fake.on("POST", "/acme/order/1/finalize", **problem("serverInternal", "down", status=500))
+    code, out, err = renewing.run("--new-key")
+    assert code == 1 and (renewing.dir / CSR).read_bytes() == b"the old CSR" and renewing.pair() == "old"

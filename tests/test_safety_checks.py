@@ -408,3 +408,30 @@ def test_json_nested_deeper_than_max_depth_is_refused(depth, ok):
     else:
         with pytest.raises(ValueError, match="nested"):
             answers.parse_json(text)
+
+
+def test_a_nonce_from_the_self_checks_web_server_is_never_kept(workdir):
+    """ The http-01 self-check asks a web server, not the CA: a Replay-Nonce it sends is ignored """
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Replay-Nonce", "from-a-web-server")
+            self.end_headers()
+            self.wfile.write(b"key authorization")
+
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        net = send.Transport({"Timeout": 5, "PollTimeout": 5, "CABundle": "", "ACMEDirectory": BASE + "/directory",
+                              "UserAgent": "test", "Language": "en"})
+        answer = net.send("GET", "http://127.0.0.1:{0}/.well-known/acme-challenge/x".format(server.server_address[1]),
+                          "checking our own challenge URL", plain_http=True)
+        assert answer.status_code == 200 and net.nonce is None
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -56,8 +56,10 @@ MUTATIONS = [   # (name, file, snippet, replacement, what would break)
     ("myhelper.problem.subproblems-uncapped", "myhelper.py", "if isinstance(s, dict)][:20]",
      "if isinstance(s, dict)][:2000]", "a thousand subproblems printed"),
     # lib/send.py: nonces, retries, deadlines, polling, size caps
-    ("send.nonce.malformed-kept", "lib/send.py", "        if NONCE.match(nonce):\n            self.nonce = nonce",
-     "        if nonce:\n            self.nonce = nonce", "a malformed Replay-Nonce signed into the next request"),
+    ("send.nonce.malformed-kept", "lib/send.py", "if NONCE.match(nonce) and not plain_http:",
+     "if nonce and not plain_http:", "a malformed Replay-Nonce signed into the next request"),
+    ("send.nonce.from-a-web-server", "lib/send.py", "if NONCE.match(nonce) and not plain_http:",
+     "if NONCE.match(nonce):", "a nonce from the http-01 self-check's web server signed into the next request"),
     ("send.nonce.first-malformed-kept", "lib/send.py", "        if not NONCE.match(nonce):", "        if not nonce:",
      "a malformed nonce from newNonce signed"),
     ("send.nonce.reused", "lib/send.py", "            self.nonce = None                       # a nonce is good",
