@@ -17,27 +17,26 @@ Host names are not accepted: a resolver is needed to find a resolver.
 
 import ipaddress
 import re
+import sys
 
+from lib import missing_package
 from lib.frame import AcmeError
 
+MAX_RECORDS = 100                             # TXT records read at one name; more is no honest zone
 
 
 def dnspython():
-    """ dnspython's modules, imported at the first look-up (a script that looks nothing up, most of them,
-    does not pay the 30 ms); a missing package is one line that says how to install it """
+    """ The dns package with the modules the look-ups use, imported at the first look-up: most scripts
+    look nothing up. A missing package is one line that says how to install it """
     try:
         import dns.exception
         import dns.name
         import dns.nameserver
         import dns.rdatatype
-        import dns.resolver
+        import dns.resolver  # noqa: F401
     except ModuleNotFoundError:
-        import sys
-        from lib import missing_package
         sys.exit(missing_package("dnspython"))
     return dns
-
-MAX_RECORDS = 100                             # TXT records read at one name; more is no honest zone
 
 
 class LookupFailed(AcmeError):

@@ -6,7 +6,7 @@ it. For each, a copy of the tree gets that one change and runs the mocked tests
 (pytest -m "not e2e" -x, each test with its timeout); a mutation the suite passes "survives". The goal
 is that none survives: a check no test notices can break unseen. Not part of ./test.sh:
 
-    .venv/bin/python tools/mutate.py                       # all of them, a few minutes
+    .venv/bin/python tools/mutate.py                       # all of them, about 10 minutes
     .venv/bin/python tools/mutate.py --only send.nonce     # those whose name starts so
     .venv/bin/python tools/mutate.py --write               # and the table in docs/MUTATIONS.md
 
