@@ -451,18 +451,18 @@ def test_get_challenges_shows_the_record_a_dns_persist_01_challenge_wants(persis
 # -- dns_persist_record.py ------------------------------------------------------------------------------
 
 def test_the_record_is_printed_for_the_zone_file_and_the_alibaba_cloud_console(persist_ca, run):
-    code, out, err = run(dns_persist_record, "www.example.com", "*.example.com", "--persist-until", "2027-12-31")
+    code, out, err = run(dns_persist_record, "www.example.com", "*.example.com", "--persist-until", "2099-12-31")
     assert code == 0, err
     assert "Account URL: {0}\nIssuer domain name: letsencrypt.org (from the directory's caaIdentities)".format(
         ACCOUNT_URL) in out
-    assert ('    _validation-persist.www.example.com. IN TXT "{0}; persistUntil=1830211200"'.format(OURS)) in out
-    assert ('    _validation-persist.example.com. IN TXT "{0}; policy=wildcard; persistUntil=1830211200"'.format(
+    assert ('    _validation-persist.www.example.com. IN TXT "{0}; persistUntil=4102358400"'.format(OURS)) in out
+    assert ('    _validation-persist.example.com. IN TXT "{0}; policy=wildcard; persistUntil=4102358400"'.format(
         OURS)) in out
     assert "The dns-persist-01 record for example.com and *.example.com:" in out
     assert "    Record Type:        TXT\n    Hostname:           _validation-persist.www\n" in out
     assert "    Hostname:           _validation-persist\n" in out
-    assert "    Record Value:       {0}; persistUntil=1830211200\n".format(OURS) in out
-    assert "persistUntil=1830211200: 2027-12-31 00:00:00 UTC" in out
+    assert "    Record Value:       {0}; persistUntil=4102358400\n".format(OURS) in out
+    assert "persistUntil=4102358400: 2099-12-31 00:00:00 UTC" in out
     assert [r["path"] for r in persist_ca.posts()] == ["/acme/new-acct"]             # no order, no change
     assert persist_ca.posts()[0]["payload"] == {"onlyReturnExisting": True}
 
