@@ -58,6 +58,7 @@ def test_the_record_value_and_its_zone_file_line():
     ("  LetsEncrypt.ORG ;AccountURI = {0} ;  Policy=Wildcard; future=1 ;".format(ACCOUNT_URL), "letsencrypt.org",
      {"accounturi": ACCOUNT_URL, "policy": "Wildcard", "future": "1"}),
     ("ca.example;", "ca.example", {}),
+    ("LetsEncrypt.org.; accounturi=x", "letsencrypt.org", {"accounturi": "x"}),   # the draft's §9.2: dot dropped
 ])
 def test_an_issue_value_is_read_as_rfc_8659_writes_it(value, issuer, tags):
     assert dnspersist.parse(value) == (issuer, tags)
@@ -70,6 +71,8 @@ def test_an_issue_value_is_read_as_rfc_8659_writes_it(value, issuer, tags):
     ("letsencrypt.org; accounturi=a b", "is not a tag=value parameter"),
     ("letsencrypt.org; accounturi=x; AccountURI=y", "has accounturi twice"),
     ("lets encrypt; accounturi=x", "is not an issuer domain name"),
+    ("letsencrypt.org..; accounturi=x", "is not an issuer domain name"),
+    (".; accounturi=x", "is not an issuer domain name"),
 ])
 def test_a_malformed_issue_value_says_why(value, why):
     with pytest.raises(ValueError, match=why):
@@ -94,6 +97,19 @@ def test_a_malformed_issue_value_says_why(value, why):
 def test_each_record_is_judged_for_this_account_and_ca(value, name, verdict, text):
     got = dnspersist.judge(value, name, ["letsencrypt.org"], ACCOUNT_URL, now=NOW)
     assert got[0] == verdict and text in got[1]
+
+
+def test_an_issuer_name_with_a_trailing_dot_is_ours_with_a_word_about_the_dot():
+    """ Boulder drops the dot (core.NormalizeIssuerDomainName, the draft's §9.2), so the record works at
+    Let's Encrypt; acme2certifier 0.46.3 compares the name as it stands, so the dot is worth removing """
+    verdict, text, _until = dnspersist.judge("letsencrypt.org.; accounturi=" + ACCOUNT_URL, "example.com",
+                                             ["letsencrypt.org"], ACCOUNT_URL, now=NOW)
+    assert verdict == "authorizes" and "for another CA" not in text
+    assert text.endswith("(its issuer name ends in a dot: Let's Encrypt drops it, as the draft recommends, but a CA "
+                         "that compares names exactly ignores the record: write letsencrypt.org)")
+    assert "ends in a dot" not in dnspersist.judge(OURS, "example.com", ["letsencrypt.org"], ACCOUNT_URL, NOW)[1]
+    assert dnspersist.judge("sectigo.com.; accounturi=" + ACCOUNT_URL, "example.com", ["letsencrypt.org"],
+                            ACCOUNT_URL, NOW)[1] == "for another CA (sectigo.com): ignored"
 
 
 def test_any_account_and_any_issuer_when_not_known():
