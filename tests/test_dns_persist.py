@@ -22,7 +22,7 @@ import dns_persist_record
 import get_challenges
 import issue_certificate
 from fake_ca import ACCOUNT_URL, BASE, LE_DIRECTORY, make_chain, problem, write_ini
-from fake_alibaba import FakeAlibaba
+from fake_alibaba import PAGE_SIZE_LIMIT, FakeAlibaba
 from lib import dnslookup, dnspersist
 from lib.frame import AcmeError
 from local_dns import LocalDNS
@@ -475,8 +475,11 @@ def test_the_record_is_printed_for_the_zone_file_and_the_alibaba_cloud_console(p
     assert ('    _validation-persist.example.com. IN TXT "{0}; policy=wildcard; persistUntil=4102358400"'.format(
         OURS)) in out
     assert "The dns-persist-01 record for example.com and *.example.com:" in out
-    assert "    Record Type:        TXT\n    Hostname:           _validation-persist.www\n" in out
-    assert "    Hostname:           _validation-persist\n" in out
+    # without --publish the domain is not known: no guess at it (example.co.uk, a delegated sub-zone)
+    assert ("  Alibaba Cloud DNS console, the domain that holds the name, Add DNS Record:\n    Record Type:        "
+            "TXT\n    Hostname:           _validation-persist.www.example.com less your domain at its end "
+            "(--publish finds the domain)\n") in out
+    assert "    Hostname:           _validation-persist.example.com less your domain at its end (--publish" in out
     assert "    Record Value:       {0}; persistUntil=4102358400\n".format(OURS) in out
     assert "persistUntil=4102358400: 2099-12-31 00:00:00 UTC" in out
     assert [r["path"] for r in persist_ca.posts()] == ["/acme/new-acct"]             # no order, no change
@@ -563,7 +566,10 @@ def test_publish_writes_the_record_once(cloud, run):
     added = [p for a, p in cloud.calls if a == "AddDomainRecord"]
     assert added == [{"DomainName": "example.com", "RR": "_validation-persist.www", "Type": "TXT", "Value": OURS,
                       "TTL": "600"}]
-    assert [p["KeyWord"] for a, p in cloud.calls if a == "DescribeDomains"] == ["www.example.com", "example.com"]
+    assert [p.get("KeyWord") for a, p in cloud.calls if a == "DescribeDomains"] == [None]   # one page, every domain
+    assert [p["DomainName"] for a, p in cloud.calls if a == "DescribeSubDomainRecords"] == ["example.com"]
+    assert ("  Alibaba Cloud DNS console, domain example.com, Add DNS Record (Hostname is the name less the domain):"
+            "\n    Record Type:        TXT\n    Hostname:           _validation-persist.www\n") in out
     assert "Published TXT record _validation-persist.www.example.com (zone example.com, RecordId" in out
     code, out, err = run(dns_persist_record, "--publish", "--persist-until", "2099-01-01", "www.example.com")
     assert code == 0 and "Published" in out and 'Also there: "{0}"'.format(OURS) in out
@@ -574,7 +580,51 @@ def test_publish_writes_the_record_once(cloud, run):
 
 def test_publish_names_no_zone_it_does_not_hold(cloud, run):
     code, out, err = run(dns_persist_record, "--publish", "www.example.org")
-    assert code == 1 and "None of this account's Alibaba Cloud DNS domains holds _validation-persist.www" in err
+    assert code == 1
+    assert ("Error: None of this account's Alibaba Cloud DNS domains holds _validation-persist.www.example.org (it "
+            "has: example.com). Add the domain to Alibaba Cloud DNS, or publish the record at your DNS provider (run "
+            "this without --publish to print it).") in err
+    assert not [a for a, _p in cloud.calls if a != "DescribeDomains"] and "Zone file" not in out
+
+
+@pytest.mark.parametrize("zone, name, hostname", [
+    ("example.co.uk", "www.example.co.uk", "_validation-persist.www"),          # a suffix of two labels
+    ("shop.example.com", "www.shop.example.com", "_validation-persist.www"),    # a sub-zone beside its parent
+    ("example.com", "www.example.com", "_validation-persist.www"),
+])
+def test_publish_takes_the_domain_from_the_api_not_from_the_last_two_labels(cloud, run, monkeypatch, zone, name,
+                                                                            hostname):
+    monkeypatch.setattr(cloud, "zones", dict(cloud.zones, **{"example.co.uk": "501", "shop.example.com": "502"}))
+    code, out, err = run(dns_persist_record, "--publish", name)
+    assert code == 0, err
+    assert ("  Alibaba Cloud DNS console, domain {0}, Add DNS Record (Hostname is the name less the domain):\n    "
+            "Record Type:        TXT\n    Hostname:           {1}\n".format(zone, hostname)) in out
+    assert [(p["DomainName"], p["RR"]) for a, p in cloud.calls if a == "AddDomainRecord"] == [(zone, hostname)]
+    assert [p["DomainName"] for a, p in cloud.calls if a == "DescribeSubDomainRecords"] == [zone]
+
+
+def test_publish_finds_the_zone_on_the_second_page_of_domains(cloud, run, monkeypatch):
+    many = {"a{0:03}.test".format(n): str(n) for n in range(PAGE_SIZE_LIMIT + 5)}     # sorted before example.com
+    monkeypatch.setattr(cloud, "zones", dict(cloud.zones, **many))
+    code, out, err = run(dns_persist_record, "--publish", "www.example.com", "*.example.com")
+    assert code == 0, err
+    assert [p["PageNumber"] for a, p in cloud.calls if a == "DescribeDomains"] == ["1", "2"]   # once for both records
+    assert [p["DomainName"] for a, p in cloud.calls if a == "AddDomainRecord"] == ["example.com", "example.com"]
+
+
+def test_publish_finds_its_record_on_the_second_page_and_adds_it_once(cloud, run):
+    for n in range(PAGE_SIZE_LIMIT + 20):              # other accounts' records, a page and more of them
+        cloud.records[str(n)] = {"RecordId": str(n), "DomainName": "example.com", "RR": "_validation-persist.www",
+                                 "Type": "TXT", "Value": "ca.example; accounturi=https://ca.example/acct/{0}".format(n)}
+    assert run(dns_persist_record, "--publish", "www.example.com")[0] == 0
+    cloud.calls.clear()
+    code, out, err = run(dns_persist_record, "--publish", "www.example.com")
+    assert code == 0, err
+    assert "Already published: _validation-persist.www.example.com (zone example.com, RecordId" in out
+    assert [p["PageNumber"] for a, p in cloud.calls if a == "DescribeSubDomainRecords"] == ["1", "2"]
+    assert not [a for a, _p in cloud.calls if a == "AddDomainRecord"]
+    assert out.count("Also there: ") == PAGE_SIZE_LIMIT + 20
+    assert len([r for r in cloud.records.values() if r["Value"] == OURS]) == 1
 
 
 def test_the_dns01_clean_up_never_deletes_the_standing_record(cloud, run):
