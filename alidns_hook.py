@@ -58,20 +58,6 @@ def parse_args(argv):
     return args
 
 
-def find_zone(api, models, name, debug):
-    """ The account's zone that holds NAME: walk up NAME's labels among the account's domains (all pages) """
-    found = alibaba.call_pages(api, api.describe_domains, models.DescribeDomainsRequest(), ("Domains", "Domain"),
-                               debug)
-    zones = {str(domain.get("DomainName", "")).lower() for domain in found}
-    labels = name.split(".")
-    for start in range(1, len(labels) - 1):
-        if ".".join(labels[start:]) in zones:
-            return ".".join(labels[start:])
-    sys.exit("Error: None of this account's Alibaba Cloud DNS domains holds {0} (it has: {1}). Add the domain to "
-             "Alibaba Cloud DNS, or use another DNSHook.".format(name, helper.cut(", ".join(sorted(zones)), 500)
-                                                                  or "none"))
-
-
 def wait_until_published(ini, name, value):
     """ Until DNSResolver answers the record (at most max(DNSWait, 60) seconds), or DNSWait seconds """
     if not ini["DNSResolver"]:
@@ -107,7 +93,8 @@ def main(argv=None):
     name = PREFIX + host["value"]
     api = alibaba.client(ini, "dns")
     _client, models = alibaba.sdk("dns")
-    zone = find_zone(api, models, name, args.debug)                       # a read-only call: checks the credentials
+    # the zone that holds NAME, among the account's domains: a read-only call that checks the credentials
+    zone = alibaba.find_zones(api, [name], "use another DNSHook", args.debug)[name]
 
     if args.action == "check":
         print("Alibaba Cloud DNS: the credentials work, and zone {0} holds {1}.".format(zone, name))

@@ -8,7 +8,8 @@ account key is then what to guard: whoever holds it gets certificates for these 
 authorization back, delete the record.
 
 This step prints the record for this account and this CA, as a zone-file line and as the fields to
-type into the Alibaba Cloud DNS console. --publish writes it once through the Alibaba Cloud DNS API
+type into the Alibaba Cloud DNS console (the Hostname is the record name less your domain; with
+--publish the API names the domain). --publish writes it once through the Alibaba Cloud DNS API
 (alidns_hook.py never deletes it: its clear deletes only the _acme-challenge records it is given,
 value for value). --check looks it up, read-only, through DNSResolver and says whether it
 authorizes this account, for which names and until when.
@@ -20,8 +21,9 @@ HTTP exchanges:
     3. POST <newAccount>                    ->  200, Location: the account URL (onlyReturnExisting, "jwk")
     4. with --order: POST <authorization URL> (each name, "kid")  ->  200, its dns-persist-01 challenge:
        issuer-domain-names and accounturi, exactly as the CA wants them
---publish, Alibaba Cloud DNS API: DescribeDomains (KeyWord, SearchMode=EXACT: which zone holds the name),
-       DescribeSubDomainRecords (is it there already?), AddDomainRecord (Type=TXT, only when it is not)
+--publish, Alibaba Cloud DNS API: DescribeDomains (every page: which of the account's domains holds the
+       record), DescribeSubDomainRecords (DomainName, SubDomain, every page: is it there already?),
+       AddDomainRecord (Type=TXT, only when it is not)
 --check: one DNS query, TXT _validation-persist.<name>, to DNSResolver (empty: the system's resolvers)
 
 acme.ini keys read: AccountKeyFile, CSRFile, OrderFile, DNSResolver, AlibabaRegion, AlibabaDNSEndpoint,
@@ -120,43 +122,31 @@ def from_order(net, signed, ini, names, account_url):
     return found
 
 
-def show(record, value, names):
-    """ The record as a zone-file line and as the fields of the Alibaba Cloud DNS console """
-    labels = record.split(".")
-    domain = ".".join(labels[-2:])
+def show(record, value, names, zone=None):
+    """ The record as a zone-file line and as the fields of the Alibaba Cloud DNS console; the Hostname is
+    the name less the domain (zone) that holds it, which only the API knows (--publish): a domain's
+    name may have several labels (example.co.uk) or be a delegated sub-zone (shop.example.com) """
     print("")
     print("The dns-persist-01 record for {0}:".format(" and ".join(names)))
     print("  Zone file:")
     print("    " + dnspersist.zone_line(record, value))
-    print("  Alibaba Cloud DNS console, domain {0}, Add DNS Record (Hostname is the name less the domain):"
-          .format(domain))
-    for label, text in (("Record Type", "TXT"), ("Hostname", ".".join(labels[:-2])), ("DNS Request Source", "Default"),
+    if zone:
+        print("  Alibaba Cloud DNS console, domain {0}, Add DNS Record (Hostname is the name less the domain):"
+              .format(zone))
+        hostname = record[:-len(zone) - 1]
+    else:
+        print("  Alibaba Cloud DNS console, the domain that holds the name, Add DNS Record:")
+        hostname = "{0} less your domain at its end (--publish finds the domain)".format(record)
+    for label, text in (("Record Type", "TXT"), ("Hostname", hostname), ("DNS Request Source", "Default"),
                         ("Record Value", value), ("TTL", "10 minute(s)")):
         print("    {0:<20}{1}".format(label + ":", text))
 
 
-def find_zone(api, models, record, debug):
-    """ The Alibaba Cloud DNS domain that holds record: each shorter name asked for by its exact name """
-    labels = record.split(".")
-    for start in range(1, len(labels) - 1):
-        candidate = ".".join(labels[start:])
-        body = alibaba.call(api, api.describe_domains, models.DescribeDomainsRequest(
-            key_word=candidate, search_mode="EXACT", page_size=20), debug)
-        found = (body.get("Domains") or {}).get("Domain") or []
-        if any(isinstance(d, dict) and str(d.get("DomainName", "")).lower() == candidate for d in found):
-            return candidate
-    sys.exit("Error: None of this account's Alibaba Cloud DNS domains holds {0}. Add the domain to Alibaba Cloud DNS, "
-             "or publish the record at your DNS provider (the zone-file line above).".format(record))
-
-
-def publish(ini, record, value, debug):
+def publish(api, record, zone, value, debug):
     """ Write the record once through the Alibaba Cloud DNS API; a record already there is left as it is """
-    api = alibaba.client(ini, "dns")
     _client, models = alibaba.sdk("dns")
-    zone = find_zone(api, models, record, debug)
-    body = alibaba.call(api, api.describe_sub_domain_records, models.DescribeSubDomainRecordsRequest(
-        sub_domain=record, type="TXT"), debug)
-    there = [r for r in (body.get("DomainRecords") or {}).get("Record") or [] if isinstance(r, dict)]
+    there = alibaba.call_pages(api, api.describe_sub_domain_records, models.DescribeSubDomainRecordsRequest(
+        domain_name=zone, sub_domain=record, type="TXT"), ("DomainRecords", "Record"), debug)
     same = [r for r in there if r.get("Value") == value]
     if same:
         print("Already published: {0} (zone {1}, RecordId {2}); nothing was changed.".format(
@@ -260,10 +250,17 @@ def main(argv=None):
         item = records.setdefault(dnspersist.record_name(name), {"issuer": issuer_list[0], "account": account,
                                                                   "wildcard": args.wildcard})
         item["wildcard"] = item["wildcard"] or name.startswith("*.")
+    # --publish: which of the account's Alibaba Cloud DNS domains holds each record (the console's
+    # Hostname is the name less it), before the record is printed: a wrong key or domain stops here
+    zones, api = {}, None
+    if args.publish:
+        api = alibaba.client(ini, "dns")
+        zones = alibaba.find_zones(api, list(records), "publish the record at your DNS provider (run this without "
+                                   "--publish to print it)", args.debug)
     for record, item in records.items():
         item["value"] = dnspersist.make_value(item["issuer"], item["account"], item["wildcard"], args.persist_until)
         base = record[len(dnspersist.PREFIX):]
-        show(record, item["value"], [base] + (["*." + base] if item["wildcard"] else []))
+        show(record, item["value"], [base] + (["*." + base] if item["wildcard"] else []), zones.get(record))
     if args.persist_until is not None:
         print("persistUntil={0}: {1}; renew_certificate.py warns when it is less than 30 days away.".format(
             args.persist_until, dnspersist.utc(args.persist_until)))
@@ -271,7 +268,7 @@ def main(argv=None):
     if args.publish:
         print("")
         for record, item in records.items():
-            publish(ini, record, item["value"], args.debug)
+            publish(api, record, zones[record], item["value"], args.debug)
     if args.check:
         check(ini, names, wanted)
     elif not args.publish:

@@ -1,7 +1,7 @@
 """ Let's Encrypt ACME Version 2 Examples - Alibaba Cloud's official SDK, set up the safe way
 
-What the Alibaba Cloud scripts (alidns_hook.py, install_cdn.py, install_api_gateway.py) share, so
-that each can show its own API calls:
+What the Alibaba Cloud scripts (alidns_hook.py, dns_persist_record.py, install_cdn.py,
+install_api_gateway.py) share, so that each can show its own API calls:
 - the SDK's default credential chain: ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET,
   its credentials file, the aliyun CLI's profile, or an ECS RAM role. No secret is read from
   acme.ini, and none is printed, --debug included;
@@ -11,7 +11,8 @@ that each can show its own API calls:
 - call(): one API call, printed as "Calling Alibaba Cloud: Action (endpoint)" with its parameters,
   private keys masked; an error is at most two lines: the hint first (for a known code), then the
   API's code, message and request ID, each once;
-- call_pages(): every page of a Describe* action's list.
+- call_pages(): every page of a Describe* action's list;
+- find_zones(): the account's DNS domain (zone) that holds a record name.
 The SDK packages are optional: requirements-alibaba.txt. Without them, one line says how to install.
 """
 
@@ -117,6 +118,26 @@ def call_pages(api, method, request, listing, debug=False, page_size=100, max_pa
         if not batch or (len(items) >= total if isinstance(total, int) else len(batch) < page_size):
             break
     return items
+
+
+def find_zones(api, names, otherwise, debug=False):
+    """ {name: the account's Alibaba Cloud DNS domain that holds it}: every page of DescribeDomains, then
+    each name's labels walked up from the longest candidate, so that a delegated sub-zone
+    (shop.example.com) wins over its parent and a suffix of several labels (example.co.uk) is never
+    guessed. A name no domain holds is an error that ends with otherwise (what else to do) """
+    _client, models = sdk("dns")
+    found = call_pages(api, api.describe_domains, models.DescribeDomainsRequest(), ("Domains", "Domain"), debug)
+    domains = {str(domain.get("DomainName", "")).lower().rstrip(".") for domain in found} - {""}
+    zones = {}
+    for name in names:
+        labels = name.lower().rstrip(".").split(".")
+        zones[name] = next((".".join(labels[start:]) for start in range(1, len(labels) - 1)
+                            if ".".join(labels[start:]) in domains), None)
+        if zones[name] is None:
+            raise AcmeError("Error: None of this account's Alibaba Cloud DNS domains holds {0} (it has: {1}). Add the "
+                            "domain to Alibaba Cloud DNS, or {2}.".format(
+                                name, helper.cut(", ".join(sorted(domains)), 500) or "none", otherwise))
+    return zones
 
 
 def failure(action, endpoint, error):

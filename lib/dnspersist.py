@@ -12,7 +12,8 @@ and judged (judge), and the read-only look-ups the scripts make (look_up): befor
 
 Which names a record covers: Let's Encrypt's rule, the narrowest: its own name, and with
 policy=wildcard also *.name; never a subdomain (the draft lets policy=wildcard cover subdomains too,
-Let's Encrypt does not). A record for another issuer is ignored.
+Let's Encrypt does not). A record for another issuer is ignored. A record's issuer domain name is
+compared as the draft recommends (§9.2) and Let's Encrypt does: in lower case, a trailing dot dropped.
 """
 
 import re
@@ -29,6 +30,7 @@ RULE = ("a record covers its own name, and *.name only with policy=wildcard; nev
         "(Let's Encrypt's rule; the draft would let policy=wildcard cover subdomains too)")
 LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 ISSUER_NAME = re.compile(r"{0}(\.{0})*\Z".format(LABEL))                    # lowercase A-labels, no trailing dot
+# in a record: any case, and a trailing dot, which the comparison drops (the draft's §9.2, Let's Encrypt)
 ISSUER_IN_RECORD = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?\Z")
 TAG = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\Z")               # RFC 8659 §4.2 tag
 VALUE = re.compile(r"[\x21-\x3a\x3c-\x7e]*\Z")                               # RFC 8659 §4.2 value
@@ -67,8 +69,8 @@ def zone_line(name, value):
 
 
 def parse(value):
-    """ An issue-value (RFC 8659 §4.2) as (issuer domain name in lower case, {tag in lower case: value});
-    ValueError, saying what is wrong, for a malformed one. Linear time. """
+    """ An issue-value (RFC 8659 §4.2) as (issuer domain name in lower case without a trailing dot, {tag in
+    lower case: value}); ValueError, saying what is wrong, for a malformed one. Linear time. """
     parts = value.split(";")
     issuer = parts[0].strip(" \t")
     if not issuer:
@@ -87,7 +89,7 @@ def parse(value):
         if tag.lower() in tags:
             raise ValueError("it has {0} twice".format(tag.lower()))
         tags[tag.lower()] = text
-    return issuer.lower(), tags
+    return issuer.lower().rstrip("."), tags
 
 
 def judge(value, name, issuers, account_uri, now=None):
@@ -117,8 +119,12 @@ def judge(value, name, issuers, account_uri, now=None):
         return "no-wildcard", "lacks policy=wildcard, which {0} needs".format(name), until
     covers = name.replace("*.", "", 1)
     covers += " and *." + covers if wildcard else " only"
-    return "authorizes", "authorizes this account for {0}, {1}".format(covers, "until {0}".format(utc(until))
-                                                                      if until else "with no end date"), until
+    text = "authorizes this account for {0}, {1}".format(covers, "until {0}".format(utc(until)) if until else
+                                                         "with no end date")
+    if value.split(";")[0].strip(" \t").endswith("."):
+        text += (" (its issuer name ends in a dot: Let's Encrypt drops it, as the draft recommends, but a CA that "
+                 "compares names exactly ignores the record: write {0})".format(issuer))
+    return "authorizes", text, until
 
 
 def look_up(name, setting, timeout):

@@ -202,6 +202,15 @@ def workdir(tmp_path, monkeypatch, rsa_pem):
     return tmp_path
 
 
+@pytest.fixture
+def with_cert_key(workdir, cert_rsa_pem):
+    """ The certificate key of the reader's folder: example.com.key, mode 0600 """
+    path = workdir / "example.com.key"
+    path.write_bytes(cert_rsa_pem)
+    path.chmod(0o600)
+    return path
+
+
 def new_ec_key(filename):
     """ A new EC P-256 key in filename (mode 0600), as make_account_key.py --type ec makes it """
     key = ECC.generate(curve="P-256")

@@ -22,7 +22,7 @@ import dns_persist_record
 import get_challenges
 import issue_certificate
 from fake_ca import ACCOUNT_URL, BASE, LE_DIRECTORY, make_chain, problem, write_ini
-from fake_alibaba import FakeAlibaba
+from fake_alibaba import PAGE_SIZE_LIMIT, FakeAlibaba
 from lib import dnslookup, dnspersist
 from lib.frame import AcmeError
 from local_dns import LocalDNS
@@ -58,6 +58,7 @@ def test_the_record_value_and_its_zone_file_line():
     ("  LetsEncrypt.ORG ;AccountURI = {0} ;  Policy=Wildcard; future=1 ;".format(ACCOUNT_URL), "letsencrypt.org",
      {"accounturi": ACCOUNT_URL, "policy": "Wildcard", "future": "1"}),
     ("ca.example;", "ca.example", {}),
+    ("LetsEncrypt.org.; accounturi=x", "letsencrypt.org", {"accounturi": "x"}),   # the draft's §9.2: dot dropped
 ])
 def test_an_issue_value_is_read_as_rfc_8659_writes_it(value, issuer, tags):
     assert dnspersist.parse(value) == (issuer, tags)
@@ -70,6 +71,8 @@ def test_an_issue_value_is_read_as_rfc_8659_writes_it(value, issuer, tags):
     ("letsencrypt.org; accounturi=a b", "is not a tag=value parameter"),
     ("letsencrypt.org; accounturi=x; AccountURI=y", "has accounturi twice"),
     ("lets encrypt; accounturi=x", "is not an issuer domain name"),
+    ("letsencrypt.org..; accounturi=x", "is not an issuer domain name"),
+    (".; accounturi=x", "is not an issuer domain name"),
 ])
 def test_a_malformed_issue_value_says_why(value, why):
     with pytest.raises(ValueError, match=why):
@@ -94,6 +97,19 @@ def test_a_malformed_issue_value_says_why(value, why):
 def test_each_record_is_judged_for_this_account_and_ca(value, name, verdict, text):
     got = dnspersist.judge(value, name, ["letsencrypt.org"], ACCOUNT_URL, now=NOW)
     assert got[0] == verdict and text in got[1]
+
+
+def test_an_issuer_name_with_a_trailing_dot_is_ours_with_a_word_about_the_dot():
+    """ Boulder drops the dot (core.NormalizeIssuerDomainName, the draft's §9.2), so the record works at
+    Let's Encrypt; acme2certifier 0.46.3 compares the name as it stands, so the dot is worth removing """
+    verdict, text, _until = dnspersist.judge("letsencrypt.org.; accounturi=" + ACCOUNT_URL, "example.com",
+                                             ["letsencrypt.org"], ACCOUNT_URL, now=NOW)
+    assert verdict == "authorizes" and "for another CA" not in text
+    assert text.endswith("(its issuer name ends in a dot: Let's Encrypt drops it, as the draft recommends, but a CA "
+                         "that compares names exactly ignores the record: write letsencrypt.org)")
+    assert "ends in a dot" not in dnspersist.judge(OURS, "example.com", ["letsencrypt.org"], ACCOUNT_URL, NOW)[1]
+    assert dnspersist.judge("sectigo.com.; accounturi=" + ACCOUNT_URL, "example.com", ["letsencrypt.org"],
+                            ACCOUNT_URL, NOW)[1] == "for another CA (sectigo.com): ignored"
 
 
 def test_any_account_and_any_issuer_when_not_known():
@@ -451,18 +467,21 @@ def test_get_challenges_shows_the_record_a_dns_persist_01_challenge_wants(persis
 # -- dns_persist_record.py ------------------------------------------------------------------------------
 
 def test_the_record_is_printed_for_the_zone_file_and_the_alibaba_cloud_console(persist_ca, run):
-    code, out, err = run(dns_persist_record, "www.example.com", "*.example.com", "--persist-until", "2027-12-31")
+    code, out, err = run(dns_persist_record, "www.example.com", "*.example.com", "--persist-until", "2099-12-31")
     assert code == 0, err
     assert "Account URL: {0}\nIssuer domain name: letsencrypt.org (from the directory's caaIdentities)".format(
         ACCOUNT_URL) in out
-    assert ('    _validation-persist.www.example.com. IN TXT "{0}; persistUntil=1830211200"'.format(OURS)) in out
-    assert ('    _validation-persist.example.com. IN TXT "{0}; policy=wildcard; persistUntil=1830211200"'.format(
+    assert ('    _validation-persist.www.example.com. IN TXT "{0}; persistUntil=4102358400"'.format(OURS)) in out
+    assert ('    _validation-persist.example.com. IN TXT "{0}; policy=wildcard; persistUntil=4102358400"'.format(
         OURS)) in out
     assert "The dns-persist-01 record for example.com and *.example.com:" in out
-    assert "    Record Type:        TXT\n    Hostname:           _validation-persist.www\n" in out
-    assert "    Hostname:           _validation-persist\n" in out
-    assert "    Record Value:       {0}; persistUntil=1830211200\n".format(OURS) in out
-    assert "persistUntil=1830211200: 2027-12-31 00:00:00 UTC" in out
+    # without --publish the domain is not known: no guess at it (example.co.uk, a delegated sub-zone)
+    assert ("  Alibaba Cloud DNS console, the domain that holds the name, Add DNS Record:\n    Record Type:        "
+            "TXT\n    Hostname:           _validation-persist.www.example.com less your domain at its end "
+            "(--publish finds the domain)\n") in out
+    assert "    Hostname:           _validation-persist.example.com less your domain at its end (--publish" in out
+    assert "    Record Value:       {0}; persistUntil=4102358400\n".format(OURS) in out
+    assert "persistUntil=4102358400: 2099-12-31 00:00:00 UTC" in out
     assert [r["path"] for r in persist_ca.posts()] == ["/acme/new-acct"]             # no order, no change
     assert persist_ca.posts()[0]["payload"] == {"onlyReturnExisting": True}
 
@@ -547,7 +566,10 @@ def test_publish_writes_the_record_once(cloud, run):
     added = [p for a, p in cloud.calls if a == "AddDomainRecord"]
     assert added == [{"DomainName": "example.com", "RR": "_validation-persist.www", "Type": "TXT", "Value": OURS,
                       "TTL": "600"}]
-    assert [p["KeyWord"] for a, p in cloud.calls if a == "DescribeDomains"] == ["www.example.com", "example.com"]
+    assert [p.get("KeyWord") for a, p in cloud.calls if a == "DescribeDomains"] == [None]   # one page, every domain
+    assert [p["DomainName"] for a, p in cloud.calls if a == "DescribeSubDomainRecords"] == ["example.com"]
+    assert ("  Alibaba Cloud DNS console, domain example.com, Add DNS Record (Hostname is the name less the domain):"
+            "\n    Record Type:        TXT\n    Hostname:           _validation-persist.www\n") in out
     assert "Published TXT record _validation-persist.www.example.com (zone example.com, RecordId" in out
     code, out, err = run(dns_persist_record, "--publish", "--persist-until", "2099-01-01", "www.example.com")
     assert code == 0 and "Published" in out and 'Also there: "{0}"'.format(OURS) in out
@@ -558,7 +580,51 @@ def test_publish_writes_the_record_once(cloud, run):
 
 def test_publish_names_no_zone_it_does_not_hold(cloud, run):
     code, out, err = run(dns_persist_record, "--publish", "www.example.org")
-    assert code == 1 and "None of this account's Alibaba Cloud DNS domains holds _validation-persist.www" in err
+    assert code == 1
+    assert ("Error: None of this account's Alibaba Cloud DNS domains holds _validation-persist.www.example.org (it "
+            "has: example.com). Add the domain to Alibaba Cloud DNS, or publish the record at your DNS provider (run "
+            "this without --publish to print it).") in err
+    assert not [a for a, _p in cloud.calls if a != "DescribeDomains"] and "Zone file" not in out
+
+
+@pytest.mark.parametrize("zone, name, hostname", [
+    ("example.co.uk", "www.example.co.uk", "_validation-persist.www"),          # a suffix of two labels
+    ("shop.example.com", "www.shop.example.com", "_validation-persist.www"),    # a sub-zone beside its parent
+    ("example.com", "www.example.com", "_validation-persist.www"),
+])
+def test_publish_takes_the_domain_from_the_api_not_from_the_last_two_labels(cloud, run, monkeypatch, zone, name,
+                                                                            hostname):
+    monkeypatch.setattr(cloud, "zones", dict(cloud.zones, **{"example.co.uk": "501", "shop.example.com": "502"}))
+    code, out, err = run(dns_persist_record, "--publish", name)
+    assert code == 0, err
+    assert ("  Alibaba Cloud DNS console, domain {0}, Add DNS Record (Hostname is the name less the domain):\n    "
+            "Record Type:        TXT\n    Hostname:           {1}\n".format(zone, hostname)) in out
+    assert [(p["DomainName"], p["RR"]) for a, p in cloud.calls if a == "AddDomainRecord"] == [(zone, hostname)]
+    assert [p["DomainName"] for a, p in cloud.calls if a == "DescribeSubDomainRecords"] == [zone]
+
+
+def test_publish_finds_the_zone_on_the_second_page_of_domains(cloud, run, monkeypatch):
+    many = {"a{0:03}.test".format(n): str(n) for n in range(PAGE_SIZE_LIMIT + 5)}     # sorted before example.com
+    monkeypatch.setattr(cloud, "zones", dict(cloud.zones, **many))
+    code, out, err = run(dns_persist_record, "--publish", "www.example.com", "*.example.com")
+    assert code == 0, err
+    assert [p["PageNumber"] for a, p in cloud.calls if a == "DescribeDomains"] == ["1", "2"]   # once for both records
+    assert [p["DomainName"] for a, p in cloud.calls if a == "AddDomainRecord"] == ["example.com", "example.com"]
+
+
+def test_publish_finds_its_record_on_the_second_page_and_adds_it_once(cloud, run):
+    for n in range(PAGE_SIZE_LIMIT + 20):              # other accounts' records, a page and more of them
+        cloud.records[str(n)] = {"RecordId": str(n), "DomainName": "example.com", "RR": "_validation-persist.www",
+                                 "Type": "TXT", "Value": "ca.example; accounturi=https://ca.example/acct/{0}".format(n)}
+    assert run(dns_persist_record, "--publish", "www.example.com")[0] == 0
+    cloud.calls.clear()
+    code, out, err = run(dns_persist_record, "--publish", "www.example.com")
+    assert code == 0, err
+    assert "Already published: _validation-persist.www.example.com (zone example.com, RecordId" in out
+    assert [p["PageNumber"] for a, p in cloud.calls if a == "DescribeSubDomainRecords"] == ["1", "2"]
+    assert not [a for a, _p in cloud.calls if a == "AddDomainRecord"]
+    assert out.count("Also there: ") == PAGE_SIZE_LIMIT + 20
+    assert len([r for r in cloud.records.values() if r["Value"] == OURS]) == 1
 
 
 def test_the_dns01_clean_up_never_deletes_the_standing_record(cloud, run):

@@ -10,30 +10,11 @@ import time
 import pytest
 from cryptography import x509
 
-from acme2certifier import ISSUER_DOMAIN, VENV_PYTHON, Acme2Certifier
+from acme2certifier import ISSUER_DOMAIN
 from real_cas import Reader
 from local_dns import LocalDNS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.acme2certifier]
-
-
-def started(folder, **options):
-    assert os.path.exists(VENV_PYTHON), "acme2certifier is missing: tools/setup.sh requirements-dev.txt makes it"
-    return Acme2Certifier(str(folder), **options).start()
-
-
-@pytest.fixture(scope="module")
-def a2c(tmp_path_factory):
-    server = started(tmp_path_factory.mktemp("a2c-persist"), dns_persist=True, policy_wildcard=True)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def a2c_jit(tmp_path_factory):
-    server = started(tmp_path_factory.mktemp("a2c-persist-jit"), jit_validation=True)
-    yield server
-    server.stop()
 
 
 class PersistReader(Reader):
@@ -62,17 +43,17 @@ def challenge_answers(server):
         return f.read().count("POST /acme/chall/")
 
 
-def test_a_plain_name_is_issued_and_renewed_without_any_dns_change(a2c, tmp_path):
-    reader = PersistReader(tmp_path, a2c)
+def test_a_plain_name_is_issued_and_renewed_without_any_dns_change(a2c_persist, tmp_path):
+    reader = PersistReader(tmp_path, a2c_persist)
     reader.record("plain.example.test", reader.ours())
     out = reader.run("dns_persist_record.py", "--check", "plain.example.test").stdout
     assert "plain.example.test: yes, the record authorizes this account for plain.example.test only" in out
-    asked, answered = a2c.dns.asked("_validation-persist.plain.example.test"), challenge_answers(a2c)
+    asked, answered = a2c_persist.dns.asked("_validation-persist.plain.example.test"), challenge_answers(a2c_persist)
     out = reader.run("issue_certificate.py", "--yes", "plain.example.test").stdout
-    assert challenge_answers(a2c) == answered + 1                       # the one {} to the challenge
+    assert challenge_answers(a2c_persist) == answered + 1               # the one {} to the challenge
     assert '_validation-persist.plain.example.test: "{0}" authorizes this account'.format(reader.ours()) in out
     assert "plain.example.test verified!" in out and "Certificate signed!" in out
-    assert a2c.dns.asked("_validation-persist.plain.example.test") == asked + 2          # ours, then the CA's
+    assert a2c_persist.dns.asked("_validation-persist.plain.example.test") == asked + 2     # ours, then the CA's
     first = reader.certificate()[0].serial_number
     result = reader.run("renew_certificate.py", "--force")
     assert "plain.example.test verified!" in result.stdout and "Renewed: example.test.chain.pem" in result.stdout
@@ -80,12 +61,12 @@ def test_a_plain_name_is_issued_and_renewed_without_any_dns_change(a2c, tmp_path
     assert "DNSHook" not in result.stdout + result.stderr
 
 
-def test_a_wildcard_with_policy_wildcard(a2c, tmp_path):
-    reader = PersistReader(tmp_path, a2c)
+def test_a_wildcard_with_policy_wildcard(a2c_persist, tmp_path):
+    reader = PersistReader(tmp_path, a2c_persist)
     reader.record("wild.example.test", reader.ours())                          # without policy=wildcard first
     result = reader.run("issue_certificate.py", "--yes", "wild.example.test", "*.wild.example.test", ok=False)
     assert "*.wild.example.test needs policy=wildcard in its dns-persist-01 record" in result.stderr
-    assert "Nothing was ordered" in result.stderr and "Calling endpoint: " + a2c.directory_url.replace(
+    assert "Nothing was ordered" in result.stderr and "Calling endpoint: " + a2c_persist.directory_url.replace(
         "/directory", "/acme/neworders") not in result.stdout
     reader.record("wild.example.test", reader.ours("; policy=wildcard"))
     out = reader.run("issue_certificate.py", "--yes", "wild.example.test", "*.wild.example.test").stdout
@@ -101,21 +82,21 @@ def test_a_wildcard_with_policy_wildcard(a2c, tmp_path):
     ("expired.example.test", ["{ours}; persistUntil=1700000000"], "persistUntil passed on 2023-11-14 22:13:20 UTC"),
     ("other-ca.example.test", ["letsencrypt.org; accounturi={account}"], "for another CA (letsencrypt.org): ignored"),
 ])
-def test_a_record_that_does_not_authorize_is_refused_before_answering(a2c, tmp_path, name, records, said):
-    reader = PersistReader(tmp_path, a2c)
+def test_a_record_that_does_not_authorize_is_refused_before_answering(a2c_persist, tmp_path, name, records, said):
+    reader = PersistReader(tmp_path, a2c_persist)
     reader.record(name, *[r.format(issuer=ISSUER_DOMAIN, ours=reader.ours(), account=reader.account_url)
                           for r in records])
-    answered = challenge_answers(a2c)
+    answered = challenge_answers(a2c_persist)
     result = reader.run("issue_certificate.py", "--yes", name, ok=False)
     assert said in result.stdout and "Nothing was answered, so no validation failed" in result.stderr
     assert '_validation-persist.{0}. IN TXT "{1}"'.format(name, reader.ours()) in result.stderr
-    assert challenge_answers(a2c) == answered
+    assert challenge_answers(a2c_persist) == answered
     status = reader.run("get_challenges.py").stdout                    # the authorization is still usable
     assert "Status:        pending" in status and "Challenge: dns-persist-01 (pending)" in status
 
 
-def test_another_cas_record_beside_ours_is_ignored(a2c, tmp_path):
-    reader = PersistReader(tmp_path, a2c)
+def test_another_cas_record_beside_ours_is_ignored(a2c_persist, tmp_path):
+    reader = PersistReader(tmp_path, a2c_persist)
     reader.record("two-cas.example.test", "letsencrypt.org; accounturi=https://acme-v02.api.letsencrypt.org/acct/1",
                   reader.ours())
     out = reader.run("issue_certificate.py", "--yes", "two-cas.example.test").stdout
@@ -128,10 +109,10 @@ def test_another_cas_record_beside_ours_is_ignored(a2c, tmp_path):
     ("split-expired.example.test", "{ours}; persistUntil=1700000000",
      "dns-persist-01 DNS TXT record did not authorize this request"),
 ])
-def test_the_cas_own_refusal_is_shown(a2c, tmp_path, name, cas_record, detail):
+def test_the_cas_own_refusal_is_shown(a2c_persist, tmp_path, name, cas_record, detail):
     """ The client's resolver sees a good record, the CA's DNS another (a split view): the CA refuses """
     with LocalDNS() as own:
-        reader = PersistReader(tmp_path, a2c, DNSResolver=own.address)
+        reader = PersistReader(tmp_path, a2c_persist, DNSResolver=own.address)
         own.set_txt("_validation-persist." + name, reader.ours())
         reader.record(name, cas_record.format(issuer=ISSUER_DOMAIN, ours=reader.ours()))
         result = reader.run("issue_certificate.py", "--yes", name, ok=False)
@@ -140,8 +121,8 @@ def test_the_cas_own_refusal_is_shown(a2c, tmp_path, name, cas_record, detail):
     assert "urn:ietf:params:acme:error:unauthorized" in result.stderr and detail in result.stderr
 
 
-def test_the_step_scripts_and_the_challenge_as_acme2certifier_sends_it(a2c, tmp_path):
-    reader = PersistReader(tmp_path, a2c)
+def test_the_step_scripts_and_the_challenge_as_acme2certifier_sends_it(a2c_persist, tmp_path):
+    reader = PersistReader(tmp_path, a2c_persist)
     reader.run("make_certificate_key.py", "--type", "ec")
     reader.run("make_csr.py", "steps.example.test")
     reader.run("request_certificate.py")

@@ -8,7 +8,6 @@ is written down in NOTES-harness.md; these tests pin the parts a client depends 
 import datetime
 import hashlib
 import os
-import shutil
 import socket
 import ssl
 import threading
@@ -23,8 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import myhelper
-from acme2certifier import ISSUER_DOMAIN, VENV_PYTHON, Acme2Certifier
-from pebble import HOST, Pebble
+from acme2certifier import ISSUER_DOMAIN
+from pebble import HOST
+from real_cas import start_pebble
 
 pytestmark = pytest.mark.e2e
 a2c_only = pytest.mark.acme2certifier
@@ -34,31 +34,12 @@ PROBLEM = "urn:ietf:params:acme:error:"
 
 # -- the servers ---------------------------------------------------------------
 
-def a2c_started(folder, **options):
-    assert os.path.exists(VENV_PYTHON), "acme2certifier is missing: tools/setup.sh requirements-dev.txt makes it"
-    return Acme2Certifier(str(folder), **options).start()
-
-
-@pytest.fixture(scope="module")
-def a2c(tmp_path_factory):
-    """ Validating, dns-persist-01 offered, policy=wildcard accepted for wildcard names """
-    server = a2c_started(tmp_path_factory.mktemp("a2c-persist"), dns_persist=True, policy_wildcard=True)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def a2c_jit(tmp_path_factory):
-    server = a2c_started(tmp_path_factory.mktemp("a2c-jit"), jit_validation=True)
-    yield server
-    server.stop()
-
+# a2c_persist and a2c_jit: the session's acme2certifier servers (real_cas.py, shared with
+# test_e2e_dns_persist.py); Pebble: one of this module's own, its tlsPort free for these tests alone
 
 @pytest.fixture(scope="module")
 def pebble(tmp_path_factory):
-    missing = [p for p in ("pebble", "pebble-challtestsrv") if shutil.which(p) is None]
-    assert not missing, "Pebble is not installed ({0}): apt-get install pebble".format(", ".join(missing))
-    server = Pebble.on_free_ports(str(tmp_path_factory.mktemp("pebble-alpn"))).start()
+    server = start_pebble(tmp_path_factory, "pebble-alpn")
     yield server
     server.stop()
 
@@ -124,20 +105,21 @@ def persist_record(account_url, issuer=ISSUER_DOMAIN, **tags):
 # -- dns-persist-01 at acme2certifier -------------------------------------------
 
 @a2c_only
-def test_dns_persist_01_record_naming_the_account_validates(a2c):
-    client = Client(a2c)
+def test_dns_persist_01_record_naming_the_account_validates(a2c_persist):
+    client = Client(a2c_persist)
     name = "persist.example.test"
     order_url, authz_url, authz = client.order(name)
     offered = challenge(authz, "dns-persist-01")
     assert offered["issuer-domain-names"] == [ISSUER_DOMAIN] and offered["accounturi"] == client.kid
     assert "token" not in offered and offered["status"] == "pending"
     assert client.directory["meta"]["caaIdentities"] == [ISSUER_DOMAIN]
-    a2c.dns.set_txt("_validation-persist." + name, persist_record(client.kid))
+    asked = a2c_persist.dns.asked("_validation-persist." + name)
+    a2c_persist.dns.set_txt("_validation-persist." + name, persist_record(client.kid))
     client.post(offered["url"], {})
     authz = client.poll(authz_url)
     assert authz["status"] == "valid" and challenge(authz, "dns-persist-01")["status"] == "valid"
     assert client.get(order_url)["status"] == "ready"
-    assert a2c.dns.asked("_validation-persist." + name) == 1
+    assert a2c_persist.dns.asked("_validation-persist." + name) == asked + 1
 
 
 @a2c_only
@@ -148,8 +130,8 @@ def test_dns_persist_01_record_naming_the_account_validates(a2c):
     ("no record", "unauthorized"),
     ("no accounturi", "malformed"),
 ])
-def test_dns_persist_01_records_that_do_not_authorize(a2c, case, problem):
-    client, other = Client(a2c), Client(a2c)
+def test_dns_persist_01_records_that_do_not_authorize(a2c_persist, case, problem):
+    client, other = Client(a2c_persist), Client(a2c_persist)
     name = "refused-{0}.example.test".format(case.replace(" ", "-").lower())
     record = {"another account": persist_record(other.kid),
               "another issuer": persist_record(client.kid, issuer="letsencrypt.org"),
@@ -157,7 +139,7 @@ def test_dns_persist_01_records_that_do_not_authorize(a2c, case, problem):
               "no record": None,
               "no accounturi": ISSUER_DOMAIN}[case]
     if record:
-        a2c.dns.set_txt("_validation-persist." + name, record)
+        a2c_persist.dns.set_txt("_validation-persist." + name, record)
     _, authz_url, authz = client.order(name)
     client.post(challenge(authz, "dns-persist-01")["url"], {})
     authz = client.poll(authz_url)
@@ -166,12 +148,12 @@ def test_dns_persist_01_records_that_do_not_authorize(a2c, case, problem):
 
 
 @a2c_only
-def test_dns_persist_01_wildcard_needs_policy_wildcard(a2c):
-    client = Client(a2c)
+def test_dns_persist_01_wildcard_needs_policy_wildcard(a2c_persist):
+    client = Client(a2c_persist)
     results = {}
     for tags in ({}, {"policy": "wildcard"}):
         base = "wild{0}.example.test".format(len(results))
-        a2c.dns.set_txt("_validation-persist." + base, persist_record(client.kid, **tags))
+        a2c_persist.dns.set_txt("_validation-persist." + base, persist_record(client.kid, **tags))
         _, authz_url, authz = client.order("*." + base)
         assert [c["type"] for c in authz["challenges"]] == ["dns-01", "dns-persist-01"]
         client.post(challenge(authz, "dns-persist-01")["url"], {})
@@ -180,17 +162,17 @@ def test_dns_persist_01_wildcard_needs_policy_wildcard(a2c):
 
 
 @a2c_only
-def test_a_record_in_several_strings_acme2certifier_reads_only_the_first(a2c):
+def test_a_record_in_several_strings_acme2certifier_reads_only_the_first(a2c_persist):
     """ LocalDNS serves a value over 255 bytes as strings of 255 bytes of one record, or the strings
     given. acme2certifier 0.46.3 reads strings[0] alone (helper.txt_get): a record whose accounturi
     goes on into the second string does not validate there (Let's Encrypt joins the strings) """
-    client = Client(a2c)
+    client = Client(a2c_persist)
     results = []
     for n, strings in enumerate([persist_record(client.kid, padding="x" * 300),       # accounturi in string 1
                                  [ISSUER_DOMAIN + "; accounturi=" + client.kid[:25], client.kid[25:]]]):
         name = "split{0}.example.test".format(n)
-        a2c.dns.set_txt("_validation-persist." + name, strings)
-        assert len(a2c.dns.txt("_validation-persist." + name)[0]) == 2
+        a2c_persist.dns.set_txt("_validation-persist." + name, strings)
+        assert len(a2c_persist.dns.txt("_validation-persist." + name)[0]) == 2
         _, authz_url, authz = client.order(name)
         client.post(challenge(authz, "dns-persist-01")["url"], {})
         results.append(client.poll(authz_url)["status"])
@@ -205,9 +187,9 @@ def test_dns_persist_01_just_in_time(a2c_jit):
     assert authz["status"] == "valid" and authz["challenges"] == []        # found when the authz was fetched
     assert client.get(order_url)["status"] == "ready"
 
-    order_url, authz_url, authz = client.order("later.example.test")        # no record yet: challenges as usual
+    order_url, authz_url, authz = client.order("jit-later.example.test")    # no record yet: challenges as usual
     assert authz["status"] == "pending" and challenge(authz, "dns-persist-01")["accounturi"] == client.kid
-    a2c_jit.dns.set_txt("_validation-persist.later.example.test", persist_record(client.kid))
+    a2c_jit.dns.set_txt("_validation-persist.jit-later.example.test", persist_record(client.kid))
     assert client.get(authz_url)["status"] == "valid"                      # the next fetch finds it
 
 
@@ -268,7 +250,7 @@ class AlpnResponder:
         self.sock.close()
 
 
-@pytest.mark.parametrize("server", ["pebble", pytest.param("a2c", marks=a2c_only)])
+@pytest.mark.parametrize("server", ["pebble", pytest.param("a2c_persist", marks=a2c_only)])
 def test_tls_alpn_01(server, request, tmp_path):
     ca = request.getfixturevalue(server)
     port = ca.tls_port if server == "pebble" else ca.tls_alpn_port
@@ -285,7 +267,7 @@ def test_tls_alpn_01(server, request, tmp_path):
 
 
 @pytest.mark.parametrize("server, problem", [("pebble", "unauthorized"),
-                                             pytest.param("a2c", "incorrectResponse", marks=a2c_only)])
+                                             pytest.param("a2c_persist", "incorrectResponse", marks=a2c_only)])
 def test_tls_alpn_01_extension_not_critical(server, problem, request, tmp_path):
     ca = request.getfixturevalue(server)
     port = ca.tls_port if server == "pebble" else ca.tls_alpn_port
@@ -301,8 +283,8 @@ def test_tls_alpn_01_extension_not_critical(server, problem, request, tmp_path):
 
 
 @a2c_only
-def test_http_01_at_acme2certifier_on_its_http_port(a2c):
-    client = Client(a2c)
+def test_http_01_at_acme2certifier_on_its_http_port(a2c_persist):
+    client = Client(a2c_persist)
     _, authz_url, authz = client.order("web.example.test")
     offered = challenge(authz, "http-01")
     body = myhelper.key_authorization(offered["token"], client.jwk).encode()
@@ -319,7 +301,7 @@ def test_http_01_at_acme2certifier_on_its_http_port(a2c):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer((HOST, a2c.http_port), Handler)
+    server = ThreadingHTTPServer((HOST, a2c_persist.http_port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         client.post(offered["url"], {})
@@ -328,5 +310,6 @@ def test_http_01_at_acme2certifier_on_its_http_port(a2c):
         server.shutdown()
         server.server_close()
     assert authz["status"] == "valid"
-    assert asked == [("/.well-known/acme-challenge/" + offered["token"], "web.example.test:{0}".format(a2c.http_port))]
+    assert asked == [("/.well-known/acme-challenge/" + offered["token"],
+                      "web.example.test:{0}".format(a2c_persist.http_port))]
 

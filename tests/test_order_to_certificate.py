@@ -53,14 +53,6 @@ def authz(status="pending", name=NAME, challenge_status="pending", error=None, w
 
 
 @pytest.fixture
-def with_cert_key(workdir, cert_rsa_pem):
-    path = workdir / "example.com.key"
-    path.write_bytes(cert_rsa_pem)
-    path.chmod(0o600)
-    return path
-
-
-@pytest.fixture
 def with_csr(with_cert_key, run):
     assert run(make_csr, NAME)[0] == 0
 

@@ -344,14 +344,6 @@ def test_get_challenges_for_an_ip_address(fake, workdir, run):
 
 # -- issue_certificate.py: Challenge = tls-alpn-01, as renew_certificate.py runs it --
 
-@pytest.fixture
-def with_cert_key(workdir, cert_rsa_pem):
-    path = workdir / "example.com.key"
-    path.write_bytes(cert_rsa_pem)
-    path.chmod(0o600)
-    return path
-
-
 def issuing(fake, workdir, ca, name=NAME, kind="dns"):
     fake.existing_account()
     fake.on("POST", "/acme/new-order", status=201, json=order(name=name, kind=kind), headers={"Location": ORDER_URL})
