@@ -92,8 +92,7 @@ def main(argv=None):
         resp = net.post(url, {"csr": myhelper.b64(der)}, signed, "finalizing the order")
         order = answers.json_object(resp, "the order")
         status = answers.field(order, "status", str, "the order")
-        asked = answers.retry_after(resp)
-        wait = send.FIRST_POLL if asked is None else asked
+        wait = send.first_look(resp)           # Retry-After, else the CA's own pace
 
     # 6. "processing": the CA is issuing; look again after its Retry-After, or a moment
     if status not in ("valid", "invalid"):

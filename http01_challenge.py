@@ -91,7 +91,7 @@ def main(argv=None):
                     http01.check_own_url(net, name, token, key_auth, port)
 
             # 6. Tell the CA to validate: POST {} to each challenge; 7. poll each authorization
-            authz.answer_and_poll(net, signed, pending, "http-01")
+            authz.answer_and_poll(net, signed, pending, "http-01", responder=served)
 
     print('All authorizations are valid. Next:', frame.command(args, "finalize_order.py"))
     return 0

@@ -167,7 +167,7 @@ def prove(net, signed, args, ini, order, names, jwk, kind, account_url=None):
                 responder.add(name, key_auth)
             else:
                 responder.add(token, key_auth)
-        authz.answer_and_poll(net, signed, pending, kind, "{0} verified!")
+        authz.answer_and_poll(net, signed, pending, kind, "{0} verified!", responder)
 
 
 def finalize(net, signed, order_url, order, csr):
@@ -177,9 +177,7 @@ def finalize(net, signed, order_url, order, csr):
                     "finalizing the order")
     order = answers.json_object(resp, "the order")
     if answers.field(order, "status", str, "the order") not in ("valid", "invalid"):
-        asked = answers.retry_after(resp)
-        order = net.poll(order_url, signed, ("valid", "invalid"), "the order",
-                         first_wait=send.FIRST_POLL if asked is None else asked)
+        order = net.poll(order_url, signed, ("valid", "invalid"), "the order", first_wait=send.first_look(resp))
     if order["status"] != "valid":
         sys.exit("Error: The order is {0!r}: no certificate.{1}".format(
             order["status"], "\n" + "\n".join(myhelper.format_problem(order["error"]))

@@ -118,7 +118,7 @@ def main(argv=None):
                     tlsalpn01.check_own_server(name, port, bind, cert)
 
             # 6. Tell the CA to validate: POST {} to each challenge; 7. poll each authorization
-            authz.answer_and_poll(net, signed, pending, "tls-alpn-01")
+            authz.answer_and_poll(net, signed, pending, "tls-alpn-01", responder=served)
 
     print('All authorizations are valid. Next:', frame.command(args, "finalize_order.py"))
     return 0

@@ -47,14 +47,25 @@ def pending(net, signed, authz_urls, names, kind, again):
     return todo
 
 
-def answer_and_poll(net, signed, todo, kind, done_line="Authorization for {0}: valid"):
-    """ POST {} to each challenge ("please validate now"), then poll each authorization until final """
+def answer_and_poll(net, signed, todo, kind, done_line="Authorization for {0}: valid", responder=None):
+    """ POST {} to each challenge ("please validate now"), then poll each authorization until final.
+    A responder of ours that sees the CA come (the built-in web or TLS server: its .fetched event) is
+    waited for, at most MIN_POLL_INTERVAL, before the first look: no fixed sleep, no look too early """
+    if not todo:
+        return
+    fetched = getattr(responder, "fetched", None)
+    if fetched is not None:
+        fetched.clear()                               # our own self-check fetched it already
     for _authz_url, name, challenge in todo:
         url = answers.url_field(challenge, "url", "the {0} challenge for {1}".format(kind, name))
-        net.post(url, {}, signed, "answering the {0} challenge for {1}".format(kind, name))
+        resp = net.post(url, {}, signed, "answering the {0} challenge for {1}".format(kind, name))
+    first_wait = send.first_look(resp)
+    if fetched is not None:
+        fetched.wait(send.MIN_POLL_INTERVAL)
+        first_wait = 0
     for number, (authz_url, name, _challenge) in enumerate(todo):
         authz = net.poll(authz_url, signed, FINAL, "the authorization for " + name,
-                         first_wait=send.FIRST_POLL if number == 0 else 0)
+                         first_wait=first_wait if number == 0 else 0)
         if authz["status"] != "valid":
             sys.exit("Error: The authorization for {0} is {1}: the CA could not validate the challenge.{2}".format(
                 name, authz["status"], helper.challenge_errors(authz)))

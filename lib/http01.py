@@ -24,6 +24,7 @@ class ChallengeServer(http.server.ThreadingHTTPServer):
 
     def __init__(self, bind, port):
         self.answers = {}
+        self.fetched = threading.Event()            # set when an answer was served (the CA has come)
         try:
             super().__init__((bind, port), ChallengeHandler)
         except PermissionError:
@@ -56,6 +57,8 @@ class ChallengeHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/plain")
         self.end_headers()
         self.wfile.write((body or "not found").encode("ascii"))
+        if body:
+            self.server.fetched.set()
 
     def log_message(self, format, *args):
         # one write per line: lines from this thread and the main one never run together

@@ -12,11 +12,14 @@ as in uacme: get, head, post (a JWS the script signs), poll. No ACME step lives 
 - The Replay-Nonce of every answer is kept for the next POST (one that is not base64url is
   ignored, §6.5.1); badNonce is retried with the error's own nonce (§6.5); 429 and 503 are retried
   after a short Retry-After. Both are bounded in count and in time.
-- poll(): a resource is asked again until its status is a final one: first at once (or after the
-  Retry-After the server gave), then at least 1 s apart, within PollTimeout; no fixed sleeps.
+- poll(): a resource is asked again until its status is a final one: first after first_look() (the
+  Retry-After the server gave, else as long as the CA took to answer the request that started the
+  work), a second look soon after when the first was too early, then at least 1 s apart, within
+  PollTimeout; no fixed sleeps.
 """
 
 import contextlib
+import itertools
 import json
 import re
 import signal
@@ -35,8 +38,8 @@ MAX_BODY = 1024 * 1024            # 1 MiB: a directory or a chain of a few certi
 MAX_NONCE_RETRIES = 20            # Pebble rejects up to half the good nonces on purpose (NONCEREJECT)
 MAX_WAIT_RETRY = 10               # a 429 or 503 asking for at most this many seconds is waited out...
 MAX_BUSY_RETRIES = 3              # ...in this many tries in all (the first included: 2 waits at most)
-FIRST_POLL = 0.0                  # the first look right after answering a challenge or finalizing: no fixed
-                                  # sleep (the CA may be done already; when not, Retry-After or 1 s, 2 s...)
+FIRST_POLL = 0.0                  # no fixed wait before a first look: see first_look()
+QUICK_LOOK = 0.05                 # a second look this soon at least, when the first came too early
 MIN_POLL_INTERVAL = 1.0           # later looks at the same resource: at least this far apart
 MAX_POLL_INTERVAL = 10.0
 NONCE = re.compile(r"[A-Za-z0-9_-]{1,256}\Z")
@@ -192,12 +195,16 @@ class Transport:
     def poll(self, url, signed, done, what, first_wait=FIRST_POLL):
         """ POST-as-GET url (signed builds each JWS) until its "status" is one of done; returns the object
 
-        The first look comes after first_wait seconds; later ones at least MIN_POLL_INTERVAL apart,
-        after the server's Retry-After (clamped) or a backoff of 1, 2, 4... seconds. PollTimeout ends it.
+        The first look comes after first_wait seconds (first_look(): the CA's own pace). When it was too
+        early and the server asks for no Retry-After, a second look follows soon (ten times that wait,
+        QUICK_LOOK at least): a CA at hand is usually done by then. Later looks are at least
+        MIN_POLL_INTERVAL apart, after the server's Retry-After (clamped) or a backoff of 1, 2, 4...
+        seconds. PollTimeout ends it.
         """
         deadline = monotonic() + self.poll_timeout
         wait, backoff = max(0.0, first_wait), MIN_POLL_INTERVAL
-        while True:
+        quick = min(MIN_POLL_INTERVAL, max(QUICK_LOOK, 10 * wait))
+        for look in itertools.count():
             sleep(min(wait, max(0.0, deadline - monotonic())))
             response = self.post(url, "", signed, "polling " + what)
             obj = json_object(response, what)
@@ -205,8 +212,11 @@ class Transport:
             if status in done:
                 return obj
             asked = retry_after(response)
-            wait = max(MIN_POLL_INTERVAL, backoff if asked is None else asked)
-            backoff = min(backoff * 2, MAX_POLL_INTERVAL)
+            if look == 0 and asked is None:
+                wait = quick
+            else:
+                wait = max(MIN_POLL_INTERVAL, backoff if asked is None else asked)
+                backoff = min(backoff * 2, MAX_POLL_INTERVAL)
             if wait > deadline - monotonic():
                 raise AcmeError("Error: {0} is still {1!r}, and PollTimeout ({2:g} seconds) ends before the "
                                 "next look ({3}). Run the step again later, or raise PollTimeout in acme.ini."
@@ -235,6 +245,16 @@ class Transport:
         if response.content:
             text = response.content[:10000].decode("utf8", "replace")
             print("     " + text.replace("\n", "\n     ") + ("..." if len(response.content) > 10000 else ""))
+
+
+def first_look(response):
+    """ When to look first at what a POST set going (a challenge answered, an order finalized): after the
+    server's Retry-After; else after as long as that POST took, the CA's own pace (a few ms on a test CA
+    at hand, more across the world or on a busy machine), at most MIN_POLL_INTERVAL. No fixed sleep """
+    asked = retry_after(response)
+    if asked is not None:
+        return asked
+    return min(response.elapsed.total_seconds(), MIN_POLL_INTERVAL)
 
 
 def read_body(response, url):

@@ -150,6 +150,7 @@ class ChallengeServer(socketserver.ThreadingTCPServer):
         self.deadline = deadline
         self.contexts = {}                               # SNI -> the ssl context with that name's certificate
         self.connections = []                            # a line about each connection
+        self.fetched = threading.Event()                 # set when a validation certificate was sent
         self.handshake = threading.local()               # the SNI the connection in this thread asked for, if any
         # The context every connection starts in holds no certificate: the SNI picks one, or refuses
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -233,6 +234,7 @@ class ChallengeHandler(socketserver.BaseRequestHandler):
                 if protocol != ALPN:                       # read past the ClientHello check: refused here
                     return self.log("SNI {0}: refused after the handshake: ALPN {1}".format(sni, protocol))
                 self.log("SNI {0}, ALPN {1}: sent the validation certificate".format(sni, protocol))
+                server.fetched.set()
         except (ssl.SSLError, OSError) as error:
             asked, sni = server.handshake.asked, server.handshake.sni
             if not asked:

@@ -111,8 +111,9 @@ def test_issue_certificate_cold_one_name_takes_10_requests(tmp_path_factory, tmp
         before = count_served(quiet)
         out = reader.run("issue_certificate.py", "--agree-tos", "--port", str(quiet.http_port),
                          "--bind", "127.0.0.1", "one.example.test").stdout
-        assert count_served(quiet) - before == 10
-        assert "Requests sent to the server: 10" in out and "(created)" in out
+        served, early = count_served(quiet) - before, out.count("; checking again in")
+        assert served == 10 + early and early <= 2, out          # a look more only when one came too early
+        assert "Requests sent to the server: {0}".format(served) in out and "(created)" in out
         assert san(reader.certificate()[0]) == ["one.example.test"]
     finally:
         quiet.stop()

@@ -219,7 +219,7 @@ def test_http01_serves_checks_answers_and_stops(fake, workdir, with_order, run, 
     key_auth = myhelper.key_authorization(TOKEN, account_jwk(workdir))
     assert "Checked: http://127.0.0.1:{0}/.well-known/acme-challenge/{1}".format(port, TOKEN) in out
     assert fake.posts("/acme/chall/1")[0]["payload"] == {}
-    assert no_sleep == [send.FIRST_POLL, 1.0, 3.0]     # Retry-After honoured
+    assert no_sleep == [send.FIRST_POLL, send.QUICK_LOOK, 3.0]     # a quick second look; Retry-After honoured
     assert "Authorization for example.com: valid" in out and port_is_free(port)
     assert key_auth not in err
 
