@@ -1,9 +1,10 @@
 """ Let's Encrypt ACME Version 2 Examples - Issue a certificate in one go (Parts 3 and 5)
 
 The whole story in one process, top to bottom, for readers who copy code: the account, an order
-for NAME..., proof of every name (http-01, dns-01 or tls-alpn-01), finalize, download, check, save.
-One session, the nonce of every answer reused, every challenge answered before any is polled: 10
-requests for one name. It imports no other script; renew_certificate.py runs it as a command.
+for NAME..., proof of every name (http-01, dns-01, tls-alpn-01 or dns-persist-01), finalize,
+download, check, save. One session, the nonce of every answer reused, every challenge answered before
+any is polled, no fixed sleeps: 10 requests for one name (a look more when the CA was not done yet).
+It imports no other script; renew_certificate.py runs it as a command.
 Reference: RFC 8555 §7.3, §7.4, §7.5, §8.3, §8.4; "replaces" and alreadyReplaced: RFC 9773 §5
 
 HTTP exchanges (one name, http-01):
