@@ -28,7 +28,8 @@ from real_cas import pebble_binaries, start_pebble
 pytestmark = pytest.mark.e2e
 READMES = ["README.md", "README.ja.md"]
 # lines whose number may differ from run to run: the CA's connections to the challenge servers, retries
-NOISE = ("  web server: ", "  tls-alpn-01 server: ", "Status of the authorization", "The server rejected the nonce",
+NOISE = ("  web server: ", "  tls-alpn-01 server: ", "Status of the authorization", "Status of the order",
+         "The server rejected the nonce",
          "  DNSHook: ")
 FENCE = re.compile(r"(?:<!-- not run: (?P<why>[^>]*?) -->\n)?```(?P<lang>\w*)\n(?P<body>.*?)```", re.S)
 
@@ -51,7 +52,9 @@ def normalize(text):
         line = re.sub(r"localhost:\d+", "URL", line)
         line = re.sub(r"[A-Za-z0-9_-]{8,}", "X", line)
         line = re.sub(r"\b[0-9a-f]{6,}\b", "X", line)
-        lines.append(re.sub(r"\d+", "0", line))
+        line = re.sub(r"\d+", "0", line)
+        if not (lines and line == lines[-1] and line.startswith("Calling endpoint:")):
+            lines.append(line)          # a poll repeated because the CA was not done yet: one line
     return sorted(lines)
 
 
