@@ -13,9 +13,8 @@ as in uacme: get, head, post (a JWS the script signs), poll. No ACME step lives 
   ignored, §6.5.1); badNonce is retried with the error's own nonce (§6.5); 429 and 503 are retried
   after a short Retry-After. Both are bounded in count and in time.
 - poll(): a resource is asked again until its status is a final one: first after first_look() (the
-  Retry-After the server gave, else as long as the CA took to answer the request that started the
-  work), a second look soon after when the first was too early, then at least 1 s apart, within
-  PollTimeout; no fixed sleeps.
+  Retry-After the server gave, else at once), a second look soon after when the first was too early,
+  then at least 1 s apart, within PollTimeout; no fixed sleeps.
 """
 
 import contextlib
@@ -195,9 +194,9 @@ class Transport:
     def poll(self, url, signed, done, what, first_wait=FIRST_POLL):
         """ POST-as-GET url (signed builds each JWS) until its "status" is one of done; returns the object
 
-        The first look comes after first_wait seconds (first_look(): the CA's own pace). When it was too
-        early and the server asks for no Retry-After, a second look follows soon (ten times that wait,
-        QUICK_LOOK at least): a CA at hand is usually done by then. Later looks are at least
+        The first look comes after first_wait seconds (first_look()). When it was too early and the
+        server asks for no Retry-After, a second look follows soon (QUICK_LOOK, or ten times a longer
+        first wait): a CA at hand is usually done by then. Later looks are at least
         MIN_POLL_INTERVAL apart, after the server's Retry-After (clamped) or a backoff of 1, 2, 4...
         seconds. PollTimeout ends it.
         """
@@ -249,12 +248,9 @@ class Transport:
 
 def first_look(response):
     """ When to look first at what a POST set going (a challenge answered, an order finalized): after the
-    server's Retry-After; else after as long as that POST took, the CA's own pace (a few ms on a test CA
-    at hand, more across the world or on a busy machine), at most MIN_POLL_INTERVAL. No fixed sleep """
+    server's Retry-After, else at once (the look itself takes a round trip to reach the CA). No fixed sleep """
     asked = retry_after(response)
-    if asked is not None:
-        return asked
-    return min(response.elapsed.total_seconds(), MIN_POLL_INTERVAL)
+    return FIRST_POLL if asked is None else asked
 
 
 def read_body(response, url):
