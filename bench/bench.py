@@ -445,7 +445,7 @@ def losing_note(stats, peer, median):
     """ Where ours loses to a peer: CPU against waiting (for the server, for a CPU on a loaded machine, for timers) """
     cpu = {who: statistics.median(stats[who]["cpu"]) for who in ("ours", peer)}
     return ("Against {0}: ours used {1} of CPU, {0} {2}; the rest of each wall time is waiting (for Pebble's "
-            "answers, for a CPU when the machine is busy, for a second's wait when a first look finds the "
+            "answers, for a CPU when the machine is busy, for a quick second look when a first one finds the "
             "CA not yet done): {3} for ours, {4} for {0}.".format(
                 peer, ms(cpu["ours"]), ms(cpu[peer]), ms(median["ours"] - cpu["ours"]),
                 ms(median[peer] - cpu[peer])))
