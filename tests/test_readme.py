@@ -53,8 +53,8 @@ def normalize(text):
         line = re.sub(r"[A-Za-z0-9_-]{8,}", "X", line)
         line = re.sub(r"\b[0-9a-f]{6,}\b", "X", line)
         line = re.sub(r"\d+", "0", line)
-        if not (lines and line == lines[-1] and line.startswith("Calling endpoint:")):
-            lines.append(line)          # a poll repeated because the CA was not done yet: one line
+        if not (line.startswith("Calling endpoint:") and line in lines):
+            lines.append(line)          # a poll repeated because the CA was not done yet is no difference
     return sorted(lines)
 
 
