@@ -43,18 +43,21 @@ def normalize(text):
     # the web server's thread writes its line whole, but it may land between the pieces a print() of
     # the main thread writes ("Calling endpoint:", " ", the URL): taken out wherever it is
     text = re.sub(r"  web server: [^\n]*\n", "", text)
-    lines = []
+    lines, calls = [], set()
     for line in text.splitlines():
         if line.startswith(NOISE) or not line.strip():
             continue
+        if line.startswith("Calling endpoint:"):
+            if line in calls:
+                continue                # a poll repeated because the CA was not done yet is no difference
+            calls.add(line)
         line = DAY_OR_MONTH.sub("Day", line)
         line = re.sub(r"https?://(localhost|127\.0\.0\.1)(:\d+)?", "URL", line)
         line = re.sub(r"localhost:\d+", "URL", line)
         line = re.sub(r"[A-Za-z0-9_-]{8,}", "X", line)
         line = re.sub(r"\b[0-9a-f]{6,}\b", "X", line)
         line = re.sub(r"\d+", "0", line)
-        if not (line.startswith("Calling endpoint:") and line in lines):
-            lines.append(line)          # a poll repeated because the CA was not done yet is no difference
+        lines.append(line)
     return sorted(lines)
 
 

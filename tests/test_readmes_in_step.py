@@ -121,6 +121,18 @@ def test_the_comparison_holds_on_any_date():
         assert normalize(before) == normalize(after)
 
 
+def test_a_poll_repeated_while_the_ca_works_is_no_difference():
+    """ The CA finishes an order or an authorization when it finishes: the README's run may have polled
+    it once, another run twice. The same URL called again is no difference; a URL not called is """
+    block = ("Calling endpoint: http://localhost:14000/my-order/AbCdEfGhIj\n"
+             "Calling endpoint: http://localhost:14000/authZ/KlMnOpQrSt\n"
+             "Status of the order: processing\n")
+    polled_again = block + "Calling endpoint: http://localhost:14000/my-order/AbCdEfGhIj\n"
+    assert normalize(polled_again) == normalize(block)
+    another = block + "Calling endpoint: http://localhost:14000/my-order/UvWxYzAbCd\n"
+    assert normalize(another) != normalize(block)
+
+
 # -- issue 19: from the Qiita page to a working script --------------------------------------------
 
 PART3_HEADINGS = ["APIエンドポイントを暗号化しよう", "ACMEディレクトリ", "ACMEディレクトリを取得するためのコード例",
