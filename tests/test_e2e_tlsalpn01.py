@@ -64,7 +64,7 @@ def test_issue_certificate_with_tls_alpn_01_in_acme_ini_for_a_name_and_an_ip_add
     # a renewal runs issue_certificate.py so: acme.ini's Challenge, the same CSR, no challenge options
     out = reader.run("issue_certificate.py", "--config", "acme.ini", "--yes", "--csr", "example.test.csr").stdout
     assert ("both.example.test verified!" in out or "Authorization for both.example.test: already valid" in out) \
-        and "Certificate signed!" in out                    # Pebble reuses a valid authorization half the time
+        and "Certificate signed!" in out            # Pebble reuses a valid one 1 time in 100, even at AUTHZREUSE=0
     assert reader.certificate()[0].serial_number != first.serial_number
 
 

@@ -18,7 +18,7 @@ import pytest
 
 import myhelper
 from fake_ca import ROOT
-from test_readme import commands, normalize
+from test_readme import commands, normalize, same_output
 
 
 def read(name):
@@ -131,6 +131,31 @@ def test_a_poll_repeated_while_the_ca_works_is_no_difference():
     assert normalize(polled_again) == normalize(block)
     another = block + "Calling endpoint: http://localhost:14000/my-order/UvWxYzAbCd\n"
     assert normalize(another) != normalize(block)
+
+
+def test_an_authorization_pebble_reused_is_no_difference_but_nothing_else_is():
+    """ Pebble reuses a valid authorization one time in a hundred whatever PEBBLE_AUTHZREUSE says: the
+    renewal then prints "already valid" instead of the challenge. That, and only that, is no difference """
+    shown = next(body for command, _why, body in commands(read("README.md"))
+                 if command == "python renew_certificate.py --config pebble.ini --force")
+    lines = shown.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Serving http-01"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("Stopped the challenge web server"))
+    reused = "\n".join(lines[:start] + ["Authorization for shop.example.test: already valid, nothing to do"]
+                       + lines[end + 1:]) + "\n"
+    assert normalize(reused) != normalize(shown)
+    assert same_output(reused, shown) and same_output(shown, reused)
+    assert not same_output(reused.replace("Renewed: example.test.chain.pem\n", ""), shown)
+    assert not same_output(reused.replace("shop.example.test: already", "www.example.test: already"), shown)
+    # tls-alpn-01 for two names validated before: Pebble reused one of them
+    shown = next(body for command, _why, body in commands(read("README.md"))
+                 if command == "python tlsalpn01_challenge.py --config pebble.ini")
+    reused = re.sub(r"Identifier: +example\.test\n(.*\n)*?Checked: [^\n]*\n", "", shown)
+    reused = re.sub(r"Calling endpoint: \S+/chalZ/\S+\n", "", reused, count=1)
+    reused = reused.replace("Authorization for example.test: valid",
+                            "Authorization for example.test: already valid, nothing to do")
+    assert reused.count("\nIdentifier:") == 1 and same_output(reused, shown)
+    assert not same_output(reused.replace("All authorizations are valid.", "Some are not."), shown)
 
 
 # -- issue 19: from the Qiita page to a working script --------------------------------------------

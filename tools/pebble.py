@@ -144,8 +144,9 @@ class Pebble:
             setattr(self, name, ports.pop(name, usual))
         if ports:
             raise TypeError("unknown ports: {0}".format(", ".join(ports)))
-        # No random validation delay, no nonce rejection, no reuse of valid authorizations unless asked
-        # (tools/soak.py asks): the same steps print the same lines every time
+        # No random validation delay, no nonce rejection, valid authorizations reused as rarely as Pebble
+        # allows unless asked (tools/soak.py asks): the same steps print the same lines. Pebble's rarest is
+        # 1 order in 100 (wfe.go reuses unless rand.Intn(100) > PEBBLE_AUTHZREUSE); tests/test_readme.py knows
         self.env = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
         self.env.update(env or {})
         self.eab_keys = eab_keys
