@@ -372,7 +372,8 @@ def test_a_saved_order_with_a_plain_http_url_sends_nothing_there(fake, workdir, 
 
 # -- what the server says is read with care ---------------------------------------------------------------
 
-def test_a_blocked_certificate_key_says_make_a_new_key_not_a_new_csr(fake, workdir, cert_rsa_pem, run):
+def finalize_refused_with_bad_csr(fake, workdir, cert_rsa_pem, run, detail):
+    """ finalize_order.py's exit status and stderr when the CA answers finalize with badCSR and detail """
     (workdir / "example.com.key").write_bytes(cert_rsa_pem)
     assert run(make_csr, "example.com")[0] == 0
     ready = {"status": "ready", "identifiers": [{"type": "dns", "value": "example.com"}],
@@ -380,23 +381,21 @@ def test_a_blocked_certificate_key_says_make_a_new_key_not_a_new_csr(fake, workd
     (workdir / "order.json").write_text(json.dumps({"url": ORDER_URL, "order": ready}))
     fake.existing_account()
     fake.on("POST", "/acme/order/1", json=ready)
-    fake.on("POST", "/acme/order/1/finalize", problem("badCSR", "Error finalizing order :: invalid public key in "
-                                                                "CSR: public key is forbidden"))
-    code, out, err = run(finalize_order)
+    fake.on("POST", "/acme/order/1/finalize", problem("badCSR", detail))
+    code, _out, err = run(finalize_order)
+    return code, err
+
+
+def test_a_blocked_certificate_key_says_make_a_new_key_not_a_new_csr(fake, workdir, cert_rsa_pem, run):
+    code, err = finalize_refused_with_bad_csr(fake, workdir, cert_rsa_pem, run, "Error finalizing order :: "
+                                              "invalid public key in CSR: public key is forbidden")
     assert code == 1 and "python make_certificate_key.py NEW.key" in err and "then a new CSR" in err
     assert "Create the CSR again" not in err
 
 
 def test_another_bad_csr_still_says_make_the_csr_again(fake, workdir, cert_rsa_pem, run):
-    (workdir / "example.com.key").write_bytes(cert_rsa_pem)
-    assert run(make_csr, "example.com")[0] == 0
-    ready = {"status": "ready", "identifiers": [{"type": "dns", "value": "example.com"}],
-             "authorizations": [], "finalize": ORDER_URL + "/finalize"}
-    (workdir / "order.json").write_text(json.dumps({"url": ORDER_URL, "order": ready}))
-    fake.existing_account()
-    fake.on("POST", "/acme/order/1", json=ready)
-    fake.on("POST", "/acme/order/1/finalize", problem("badCSR", "CSR contains an IP address in the Common Name"))
-    code, out, err = run(finalize_order)
+    code, err = finalize_refused_with_bad_csr(fake, workdir, cert_rsa_pem, run,
+                                              "CSR contains an IP address in the Common Name")
     assert code == 1 and "Create the CSR again with python make_csr.py" in err and "make_certificate_key" not in err
 
 
