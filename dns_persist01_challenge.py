@@ -30,7 +30,7 @@ Example:
 import sys
 
 # lib first: a missing package is one line that says what to install, not a traceback
-from lib import answers, authz, config, dnslookup, dnspersist, files, frame, orders, send
+from lib import answers, authz, config, dnspersist, files, frame, orders, send
 import myhelper
 
 
@@ -38,7 +38,6 @@ def main(argv=None):
     """ Main Program Function """
     args = frame.options(__doc__).parse_args(argv)
     ini = config.settings(myhelper.load_acme_config(args.config), args.config, ["ACMEDirectory", "AccountKeyFile"])
-    dnslookup.nameservers(ini["DNSResolver"])                 # a wrong DNSResolver is said before anything is sent
     order_url, order = orders.load_order(ini)
     key = files.load_account_key(ini)
     jwk = myhelper.get_jwk(key)

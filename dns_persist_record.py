@@ -210,7 +210,6 @@ def main(argv=None):
     if args.persist_until is not None and args.persist_until <= time.time():
         sys.exit("Error: --persist-until {0} has passed: a CA would not use such a record.".format(
             dnspersist.utc(args.persist_until)))
-    dnslookup.nameservers(ini["DNSResolver"])                 # a wrong DNSResolver is said before anything is sent
     key = files.load_account_key(ini)
     net = send.Transport(ini, args.debug)
 

@@ -40,7 +40,7 @@ Example:
 import sys
 
 # lib first: a missing package is one line that says what to install, not a traceback
-from lib import answers, authz, certs, config, dns01, dnslookup, dnspersist, files, frame, orders, send
+from lib import answers, authz, certs, config, dns01, dnspersist, files, frame, orders, send
 import helper
 from cryptography.hazmat.primitives import serialization
 import myhelper
@@ -88,8 +88,6 @@ def names_keys_and_csr(args, ini, kind):
         sys.exit("Error: dns-01 here needs DNSHook in acme.ini (by hand: python dns01_challenge.py).")
     if kind == "dns-01":                  # the hook's credentials and zones, while no key, CSR or order exists
         dns01.DnsRecords(ini["DNSHook"], args.config).check(names)
-    if kind == "dns-persist-01":
-        dnslookup.nameservers(ini["DNSResolver"])          # a wrong DNSResolver is said before anything is sent
     account_key = files.load_or_create_key(ini["AccountKeyFile"], "account key", 4096, args.yes)
     if not args.csr:
         cert_key = files.load_or_create_key(args.key or ini["CertificateKeyFile"], "certificate key", 2048, args.yes)

@@ -14,6 +14,7 @@ import shlex
 import stat
 import sys
 
+from lib import dnslookup
 from lib.frame import AcmeError
 
 STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
@@ -76,6 +77,7 @@ def settings(config, filename="acme.ini", required=()):
     if ini["Challenge"] not in CHALLENGES:
         raise AcmeError("Error: Challenge in {0} must be {1} or {2}, not {3!r}.".format(
             filename, ", ".join(CHALLENGES[:-1]), CHALLENGES[-1], ini["Challenge"]))
+    dnslookup.nameservers(ini["DNSResolver"])       # a wrong DNSResolver is said before anything is sent
     ini["Contacts"] = check_contacts(ini["Contacts"].split(";"), "Contacts in " + filename)
     if ini["EABHMACKey"]:
         warn_if_readable(filename, "holds EABHMACKey")

@@ -104,3 +104,11 @@ def test_acme_ini_lists_every_alibaba_key():
         text = f.read()
     for key in (k for k in config.SETTINGS if k.startswith("Alibaba")):
         assert "\n{0} =".format(key) in text or "\n# {0} =".format(key) in text, key
+
+
+def test_a_wrong_dns_resolver_is_refused_when_acme_ini_is_read(workdir):
+    """ Every script and the DNS hook read acme.ini through config.settings: a DNSResolver that is no IP
+    address stops them there, before alidns_hook.py set could add a record it then fails to wait for """
+    write_ini(workdir / "acme.ini", DNSResolver="not-an-ip")
+    with pytest.raises(config.AcmeError, match="DNSResolver in acme.ini must be IP addresses"):
+        settings()
